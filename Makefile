@@ -1,0 +1,31 @@
+# Two commands do all the set-up: `make demo` runs the main job, `make test` runs the tests.
+# Both create .venv when needed and reinstall only when pyproject.toml or the pins change.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+DEMO_OUT := out/demo
+
+.PHONY: demo test bench clean venv
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml requirements-timm.txt Makefile
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	# torch is pinned to the local CPU build 2.13.0 in pyproject.toml; an unpinned torch pulls CUDA.
+	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet --no-deps -r requirements-timm.txt
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/codesign inspect vit_base_patch16_224 --summary
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_inspect.py
+
+clean:
+	rm -rf $(VENV) out .pytest_cache .hypothesis

@@ -1,0 +1,43 @@
+"""The `codesign` command line: a thin layer over the Python API, one module per command.
+
+User errors print one line and exit with status 2; nothing a user types shows a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from accel_sim.errors import UserError
+from codesign.cli import inspect_cmd, models_cmd
+
+# Each command module has `add_parser(subparsers)` and `run(args) -> int`.
+COMMANDS = [inspect_cmd, models_cmd]
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, status 2 (argparse would print the usage too)
+        sys.stderr.write(f"codesign: error: {message} (see `{self.prog} --help`)\n")
+        sys.exit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="codesign", description="Model/accelerator co-design for CNNs and ViTs.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    for command in COMMANDS:
+        command.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except UserError as exc:
+        sys.stderr.write(f"codesign: error: {exc}\n")
+        return 2
+    except KeyboardInterrupt:
+        sys.stderr.write("codesign: interrupted\n")
+        return 130
+    except BrokenPipeError:  # `codesign inspect ... | head`
+        return 0
+

@@ -1,0 +1,58 @@
+"""Small torch modules used by the tests as `fixture_models:factory` object paths."""
+import torch
+from torch import nn
+
+
+class TinyCNN(nn.Module):
+    """conv 3->8 3x3 s1 p1, BN, ReLU, depthwise 3x3 s2, pointwise 8->16, avg pool, linear 16->10."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1, bias=False)
+        self.bn = nn.BatchNorm2d(8)
+        self.act = nn.ReLU(inplace=True)
+        self.dw = nn.Conv2d(8, 8, 3, stride=2, padding=1, groups=8)
+        self.pw = nn.Conv2d(8, 16, 1)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(16, 10)
+
+    def forward(self, x):
+        x = self.act(self.bn(self.conv(x)))
+        x = self.pw(self.dw(x))
+        return self.fc(self.pool(x).flatten(1))
+
+
+class UsesCumsum(nn.Module):
+    def forward(self, x):
+        return torch.cumsum(x, dim=1)
+
+
+class DataDependent(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.inner = Branchy()
+
+    def forward(self, x):
+        return self.inner(x)
+
+
+class Branchy(nn.Module):
+    def forward(self, x):
+        if x.sum() > 0:  # data-dependent control flow cannot be exported
+            return x + 1
+        return x - 1
+
+
+def tiny_cnn():
+    return TinyCNN()
+
+
+def uses_cumsum():
+    return UsesCumsum()
+
+
+def data_dependent():
+    return DataDependent()
+
+
+not_a_module = 42
