@@ -19,13 +19,14 @@ $(STAMP): pyproject.toml requirements-timm.txt Makefile
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/codesign inspect vit_base_patch16_224 --summary
+	$(VENV)/bin/codesign simulate deit_tiny_patch16_224 --accel zcu102 --summary --plot $(DEMO_OUT)
 
 test: $(STAMP)
 	$(PY) -m pytest -q
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_inspect.py
+	$(PY) benchmarks/bench_engine.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .hypothesis

@@ -1,0 +1,321 @@
+"""The accelerator description: frozen dataclasses that validate themselves, and their YAML form.
+`load_accelerator` takes a shipped preset name, a YAML file (version 1) or a SCALE-Sim .cfg.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+import os
+from dataclasses import dataclass
+from importlib import resources
+
+import yaml
+
+from accel_sim.energy import EnergyTable
+from accel_sim.errors import UserError
+from accel_sim.workload import VECTOR_FAMILIES
+from dataflows import ArrayShape, Dataflow
+
+FORMAT_VERSION = 1
+EXP_IMPLS = ("lut", "poly")
+# Eyeriss PE scratchpads (Chen et al. JSSC 2017): ifmap 12, filter 224, psum 24 16-bit words;
+# a register file of another size is split in the same proportions.
+EYERISS_SPAD_WORDS = (12, 224, 24)
+
+
+def _num(value, field: str, *, minimum: float = 0.0, strict: bool = True) -> None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or (value <= minimum if strict else value < minimum):
+        sign = ">" if strict else ">="
+        raise UserError(f"{field} must be a number {sign} {minimum:g}, got {value!r}")
+
+
+def _int(value, field: str, *, minimum: int = 1) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        raise UserError(f"{field} must be an integer >= {minimum}, got {value!r}")
+
+
+def parse_dataflow(value, field: str = "dataflow") -> Dataflow:
+    """`Dataflow` from an enum member or its value; UserError naming `field` otherwise."""
+    try:
+        return Dataflow(value)
+    except ValueError:
+        allowed = ", ".join(d.value for d in Dataflow)
+        raise UserError(f"{field} must be one of {allowed}; got {value!r}") from None
+
+
+@dataclass(frozen=True)
+class PEArray:
+    rows: int
+    cols: int
+    dataflow: Dataflow
+    operand_bits: int          # native multiplier width; wider operands take several passes
+    accum_bits: int = 32       # partial-sum width kept in the output buffer
+
+    def __post_init__(self):
+        _int(self.rows, "rows")
+        _int(self.cols, "cols")
+        object.__setattr__(self, "dataflow", parse_dataflow(self.dataflow))
+        _int(self.operand_bits, "operand_bits")
+        _int(self.accum_bits, "accum_bits")
+
+    @property
+    def pes(self) -> int:
+        return self.rows * self.cols
+
+
+@dataclass(frozen=True)
+class Buffer:
+    """One on-chip SRAM. Bandwidths are totals over its banks, in words of `word_bits`."""
+    size_kib: float
+    word_bits: int
+    banks: int
+    read_bw_words_per_cycle: float
+    write_bw_words_per_cycle: float
+    double_buffered: bool
+
+    def __post_init__(self):
+        _num(self.size_kib, "size_kib")
+        _int(self.word_bits, "word_bits")
+        _int(self.banks, "banks")
+        _num(self.read_bw_words_per_cycle, "read_bw_words_per_cycle")
+        _num(self.write_bw_words_per_cycle, "write_bw_words_per_cycle")
+        if not isinstance(self.double_buffered, bool):
+            raise UserError(f"double_buffered must be true or false, got {self.double_buffered!r}")
+
+    @property
+    def size_bytes(self) -> float:
+        return self.size_kib * 1024.0
+
+    @property
+    def fill_bytes(self) -> float:
+        """What one tile may occupy: half the buffer when double-buffered (the other half fills)."""
+        return self.size_bytes / 2 if self.double_buffered else self.size_bytes
+
+
+@dataclass(frozen=True)
+class Buffers:
+    ifmap: Buffer
+    weight: Buffer
+    ofmap: Buffer
+
+    def items(self):
+        return (("ifmap", self.ifmap), ("weight", self.weight), ("ofmap", self.ofmap))
+
+
+@dataclass(frozen=True)
+class RegisterFile:
+    size_bytes_per_pe: int
+    word_bits: int
+
+    def __post_init__(self):
+        _int(self.size_bytes_per_pe, "size_bytes_per_pe")
+        _int(self.word_bits, "word_bits")
+
+    def spad_words(self) -> tuple[int, int, int]:
+        """(ifmap, filter, psum) scratchpad words per PE, split as in Eyeriss."""
+        words = self.size_bytes_per_pe * 8 // self.word_bits
+        total = sum(EYERISS_SPAD_WORDS)
+        return tuple(max(1, words * share // total) for share in EYERISS_SPAD_WORDS)
+
+
+@dataclass(frozen=True)
+class Dram:
+    bandwidth_gbps: float      # GB/s (1e9 bytes per second), peak
+    energy_pj_per_bit: float
+
+    def __post_init__(self):
+        _num(self.bandwidth_gbps, "bandwidth_gbps")
+        _num(self.energy_pj_per_bit, "energy_pj_per_bit")
+
+
+@dataclass(frozen=True)
+class VectorCycles:
+    """Cycles one lane spends per element, per op family."""
+    exp_softmax: float
+    layernorm: float
+    gelu: float
+    activation: float
+    eltwise: float
+    pooling: float
+
+    def __post_init__(self):
+        for family in VECTOR_FAMILIES:
+            _num(getattr(self, family), family)
+
+    def as_tuple(self) -> tuple[float, ...]:
+        return tuple(float(getattr(self, family)) for family in VECTOR_FAMILIES)
+
+
+@dataclass(frozen=True)
+class VectorUnit:
+    lanes: int
+    cycles_per_element: VectorCycles
+    exp_impl: str = "lut"      # how exp is built (for HLS emission); the cycles above assume it
+
+    def __post_init__(self):
+        _int(self.lanes, "lanes")
+        if self.exp_impl not in EXP_IMPLS:
+            raise UserError(f"exp_impl must be one of {', '.join(EXP_IMPLS)}; got {self.exp_impl!r}")
+
+
+@dataclass(frozen=True)
+class Accelerator:
+    name: str
+    clock_mhz: float
+    pe_array: PEArray
+    buffers: Buffers
+    register_file: RegisterFile | None
+    dram: Dram
+    vector_unit: VectorUnit
+    energy: EnergyTable
+    description: str = ""
+
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not self.name:
+            raise UserError(f"name must be a non-empty string, got {self.name!r}")
+        _num(self.clock_mhz, "clock_mhz")
+
+    @property
+    def pes(self) -> int:
+        return self.pe_array.pes
+
+    @property
+    def dram_bytes_per_cycle(self) -> float:
+        return self.dram.bandwidth_gbps * 1e9 / (self.clock_mhz * 1e6)
+
+    def array_shape(self) -> ArrayShape:
+        spads = self.register_file.spad_words() if self.register_file else (0, 0, 0)
+        return ArrayShape(self.pe_array.rows, self.pe_array.cols, *spads)
+
+    def with_dataflow(self, dataflow: Dataflow | str) -> Accelerator:
+        pe = dataclasses.replace(self.pe_array, dataflow=parse_dataflow(dataflow))
+        return dataclasses.replace(self, pe_array=pe)
+
+    def to_dict(self) -> dict:
+        """The YAML / JSON form; `accelerator_from_dict(a.to_dict())` gives `a` back."""
+        out = {"version": FORMAT_VERSION, **dataclasses.asdict(self)}
+        out["pe_array"]["dataflow"] = self.pe_array.dataflow.value
+        return out
+
+
+# --- YAML: validate the whole mapping first, then build --------------------------------------
+_REQ, _OPT = True, False
+_BUFFER = {"size_kib": _REQ, "word_bits": _REQ, "banks": _OPT, "read_bw_words_per_cycle": _REQ,
+           "write_bw_words_per_cycle": _REQ, "double_buffered": _REQ}
+_SCHEMA = {
+    "version": _REQ, "name": _REQ, "description": _OPT, "clock_mhz": _REQ,
+    "pe_array": {"rows": _REQ, "cols": _REQ, "dataflow": _REQ, "operand_bits": _REQ,
+                 "accum_bits": _OPT},
+    "buffers": {"ifmap": _BUFFER, "weight": _BUFFER, "ofmap": _BUFFER},
+    "register_file": {"size_bytes_per_pe": _REQ, "word_bits": _REQ},
+    "dram": {"bandwidth_gbps": _REQ, "energy_pj_per_bit": _REQ},
+    "vector_unit": {"lanes": _REQ, "exp_impl": _OPT,
+                    "cycles_per_element": {family: _REQ for family in VECTOR_FAMILIES}},
+    "energy": {"mac_pj": _REQ, "rf_access_pj": _REQ, "buffer_pj_per_bit_ref": _REQ,
+               "buffer_ref_kib": _REQ, "vector_op_pj": _REQ, "buffer_size_exponent": _OPT,
+               "noc_pj_per_bit": _OPT},
+}
+_NULLABLE = {"register_file"}
+
+
+def _validate(data, schema: dict, path: str) -> None:
+    where = path or "the top level"
+    if not isinstance(data, dict):
+        raise UserError(f"{where} must be a mapping of keys to values, got {type(data).__name__}")
+    for key in data:
+        if key not in schema:
+            raise UserError(f"unknown key {key!r} in {where}; allowed keys: {', '.join(schema)}")
+    for key, spec in schema.items():
+        field = f"{path}.{key}" if path else key
+        if key not in data:
+            required = spec is _REQ or (isinstance(spec, dict) and key not in _NULLABLE)
+            if required:
+                raise UserError(f"missing field {field}")
+            continue
+        if isinstance(spec, dict) and not (key in _NULLABLE and data[key] is None):
+            _validate(data[key], spec, field)
+
+
+def _build(prefix: str, cls, **kwargs):
+    try:
+        return cls(**kwargs)
+    except UserError as err:
+        raise UserError(f"{prefix}.{err}" if prefix else str(err)) from None
+
+
+def accelerator_from_dict(data: dict, source: str = "accelerator") -> Accelerator:
+    """Validate a parsed YAML mapping and build the Accelerator; UserError names the field."""
+    try:
+        _validate(data, _SCHEMA, "")
+        if data["version"] != FORMAT_VERSION:
+            raise UserError(f"version must be {FORMAT_VERSION}, got {data['version']!r}")
+        pe = _build("pe_array", PEArray, **data["pe_array"])
+        buffers = Buffers(**{name: _build(f"buffers.{name}", Buffer, **{"banks": 1, **spec})
+                             for name, spec in data["buffers"].items()})
+        rf = data.get("register_file")
+        rf = _build("register_file", RegisterFile, **rf) if rf is not None else None
+        dram = _build("dram", Dram, **data["dram"])
+        vec = dict(data["vector_unit"])
+        cycles = _build("vector_unit.cycles_per_element", VectorCycles, **vec.pop("cycles_per_element"))
+        vector = _build("vector_unit", VectorUnit, cycles_per_element=cycles, **vec)
+        energy = _build("energy", EnergyTable, **data["energy"])
+        return _build("", Accelerator, name=data["name"], clock_mhz=data["clock_mhz"],
+                      pe_array=pe, buffers=buffers, register_file=rf, dram=dram,
+                      vector_unit=vector, energy=energy, description=data.get("description", ""))
+    except UserError as err:
+        raise UserError(f"{source}: {err}") from None
+    except TypeError as err:   # a value of the wrong type reached a comparison
+        raise UserError(f"{source}: bad value ({err})") from None
+
+
+def _read_yaml(path: str, label: str) -> dict:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return yaml.safe_load(fh)
+    except OSError as err:
+        raise UserError(f"cannot read accelerator file {label!r}: {err.strerror}") from None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(err, "problem", None) or "not valid YAML"
+        raise UserError(f"{label}: malformed YAML{at}: {problem}") from None
+
+
+def _preset_dir():
+    return resources.files("accel_sim") / "presets"
+
+
+@functools.lru_cache(maxsize=None)
+def _preset_names() -> tuple[str, ...]:
+    return tuple(sorted(p.name[:-5] for p in _preset_dir().iterdir() if p.name.endswith(".yaml")))
+
+
+@functools.lru_cache(maxsize=None)
+def _load_preset(name: str) -> Accelerator:
+    with resources.as_file(_preset_dir() / f"{name}.yaml") as path:
+        return accelerator_from_dict(_read_yaml(str(path), f"{name}.yaml"), f"preset {name}")
+
+
+def list_presets() -> list[tuple[str, str]]:
+    """(name, one-line description) of every shipped preset."""
+    return [(name, _load_preset(name).description) for name in _preset_names()]
+
+
+def load_accelerator(spec) -> Accelerator:
+    """An Accelerator from a preset name, a YAML file, a SCALE-Sim .cfg, or an Accelerator."""
+    if isinstance(spec, Accelerator):
+        return spec
+    spec = os.fspath(spec)
+    if spec in _preset_names():
+        return _load_preset(spec)
+    lower = spec.lower()
+    if lower.endswith(".cfg"):
+        from accel_sim.scalesim_io import read_scalesim_cfg
+        return read_scalesim_cfg(spec)
+    if lower.endswith((".yaml", ".yml")):
+        label = os.path.basename(spec)
+        return accelerator_from_dict(_read_yaml(spec, label), label)
+    raise UserError(f"unknown accelerator {spec!r}: use a preset ({', '.join(_preset_names())}) "
+                    f"or a .yaml / SCALE-Sim .cfg file")

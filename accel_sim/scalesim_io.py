@@ -1,0 +1,184 @@
+"""Read SCALE-Sim's files as they are: a .cfg becomes an Accelerator, a topology CSV a Workload.
+Malformed files raise UserError naming the file, the line and the column.
+"""
+from __future__ import annotations
+
+import configparser
+import os
+import re
+
+from accel_sim.config import (Accelerator, Buffer, Buffers, Dram, PEArray, VectorCycles, VectorUnit,
+                              parse_dataflow)
+from accel_sim.energy import DRAM_PJ_PER_BIT, horowitz_45nm
+from accel_sim.errors import UserError
+from accel_sim.workload import Layer, LayerKind, Workload
+
+SCALESIM_CLOCK_MHZ = 1000      # assumption: SCALE-Sim counts cycles only; 1 GHz -> 1 cycle = 1 ns
+SCALESIM_WORD_BITS = 8         # SCALE-Sim's memory model uses 1-byte words (single_layer_sim.py)
+SCALESIM_DEFAULT_BANDWIDTH = 10  # words/cycle, SCALE-Sim's example configuration
+# Vector-unit cycles per element (SCALE-Sim has none). Assumption: a LUT-based exp; softmax takes
+# max, exp-and-sum and normalise passes, layernorm mean, variance and scale passes.
+DEFAULT_VECTOR_CYCLES = VectorCycles(exp_softmax=4, layernorm=3, gelu=2, activation=1, eltwise=1,
+                                     pooling=1)
+
+_CFG_KEYS = ("ArrayHeight", "ArrayWidth", "IfmapSramSzkB", "FilterSramSzkB", "OfmapSramSzkB", "Dataflow")
+_GEMM_HEADER = ("m", "n", "k")
+_CONV_FIELDS = ("IFMAP Height", "IFMAP Width", "Filter Height", "Filter Width", "Channels",
+                "Num Filter", "Stride Height", "Stride Width")
+
+
+def _where(text: str, key: str) -> tuple[int, int]:
+    """(line, column) of the value of `key` in a cfg text, 1-based; (0, 0) if absent."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        match = re.match(rf"\s*{re.escape(key)}\s*[:=]\s*", line, flags=re.IGNORECASE)
+        if match:
+            return number, match.end() + 1
+    return 0, 0
+
+
+def read_scalesim_cfg(path) -> Accelerator:
+    """An Accelerator from a SCALE-Sim .cfg ([architecture_presets]); bandwidth in words/cycle."""
+    path = os.fspath(path)
+    label = os.path.basename(path)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+    except OSError as err:
+        raise UserError(f"cannot read SCALE-Sim config {path!r}: {err.strerror}") from None
+    parser = configparser.ConfigParser()
+    try:
+        parser.read_string(text, source=label)
+    except configparser.Error as err:
+        errors = getattr(err, "errors", None)
+        line = errors[0][0] if errors else getattr(err, "lineno", "?")
+        what = {"MissingSectionHeaderError": "no [section] header before it",
+                "ParsingError": "not a 'key: value' line",
+                "DuplicateOptionError": "a key given twice",
+                "DuplicateSectionError": "a section given twice"}.get(type(err).__name__, "syntax error")
+        raise UserError(f"{label}: line {line}: malformed SCALE-Sim config ({what})") from None
+    section = "architecture_presets"
+    if not parser.has_section(section):
+        raise UserError(f"{label}: missing section [{section}]")
+    arch = parser[section]
+    values = {}
+    for key in _CFG_KEYS:
+        if key not in arch:
+            raise UserError(f"{label}: missing key {key} in [{section}]")
+        raw = arch[key].strip()
+        line, col = _where(text, key)
+        if key == "Dataflow":
+            if raw.lower() not in ("os", "ws", "is"):
+                raise UserError(f"{label}: line {line}, column {col}: Dataflow must be one of "
+                                f"os, ws, is; got {raw!r}")
+            values[key] = parse_dataflow(raw.lower(), key)
+            continue
+        try:
+            values[key] = int(raw)
+        except ValueError:
+            values[key] = None
+        if values[key] is None or values[key] < 1:
+            raise UserError(f"{label}: line {line}, column {col}: {key} must be a positive "
+                            f"integer, got {raw!r}")
+    bandwidth = SCALESIM_DEFAULT_BANDWIDTH
+    if "Bandwidth" in arch:
+        raw = arch["Bandwidth"].strip()
+        line, col = _where(text, "Bandwidth")
+        try:
+            bandwidth = float(raw.split(",")[0])
+        except ValueError:
+            bandwidth = -1.0
+        if not bandwidth > 0:
+            raise UserError(f"{label}: line {line}, column {col}: Bandwidth must be a positive "
+                            f"number of words per cycle, got {raw!r}")
+    rows, cols = values["ArrayHeight"], values["ArrayWidth"]
+    port = float(max(rows, cols))   # SCALE-Sim's SRAMs never starve the array
+    buffers = Buffers(*(Buffer(size_kib=values[key], word_bits=SCALESIM_WORD_BITS, banks=1,
+                               read_bw_words_per_cycle=port, write_bw_words_per_cycle=port,
+                               double_buffered=True)
+                        for key in ("IfmapSramSzkB", "FilterSramSzkB", "OfmapSramSzkB")))
+    name = parser.get("general", "run_name", fallback=os.path.splitext(label)[0]).strip()
+    gbps = bandwidth * SCALESIM_WORD_BITS / 8 * SCALESIM_CLOCK_MHZ * 1e6 / 1e9
+    return Accelerator(
+        name=name or "scalesim", clock_mhz=SCALESIM_CLOCK_MHZ,
+        pe_array=PEArray(rows, cols, values["Dataflow"], operand_bits=SCALESIM_WORD_BITS),
+        buffers=buffers, register_file=None,
+        dram=Dram(bandwidth_gbps=gbps, energy_pj_per_bit=DRAM_PJ_PER_BIT),
+        vector_unit=VectorUnit(lanes=cols, cycles_per_element=DEFAULT_VECTOR_CYCLES),
+        energy=horowitz_45nm(SCALESIM_WORD_BITS),
+        description=f"SCALE-Sim config {label}: {rows}x{cols} {values['Dataflow'].value}, "
+                    f"{bandwidth:g} words/cycle")
+
+
+def _cells(line: str) -> list[str]:
+    cells = [c.strip() for c in line.split(",")]
+    while cells and cells[-1] == "":
+        cells.pop()
+    return cells
+
+
+def read_topology_layers(path, *, bits: int = SCALESIM_WORD_BITS) -> list[Layer]:
+    """Layers of a SCALE-Sim topology CSV, conv form or GEMM form (told apart by the header)."""
+    path = os.fspath(path)
+    label = os.path.basename(path)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            lines = fh.read().splitlines()
+    except OSError as err:
+        raise UserError(f"cannot read topology {path!r}: {err.strerror}") from None
+    numbered = [(i, _cells(x)) for i, x in enumerate(lines, start=1) if x.strip()]
+    if not numbered:
+        raise UserError(f"{label}: empty topology file")
+    head_line, header = numbered[0]
+    lowered = [h.lower() for h in header]
+    if tuple(lowered[1:4]) == _GEMM_HEADER:
+        gemm, fields = True, ("M", "N", "K")
+    elif len(lowered) > 1 and "ifmap" in lowered[1]:
+        gemm, fields = False, _CONV_FIELDS
+    else:
+        raise UserError(f"{label}: line {head_line}: unknown header; expected 'Layer, M, N, K,' "
+                        f"or 'Layer name, IFMAP Height, IFMAP Width, Filter Height, ...'")
+    layers = []
+    for line, cells in numbered[1:]:
+        need = 4 if gemm else 8
+        if len(cells) < need:
+            raise UserError(f"{label}: line {line}, column {len(cells) + 1}: expected {need} "
+                            f"values (name, {', '.join(fields[:need - 1])}), found {len(cells)}")
+        name = cells[0] or f"layer{len(layers)}"
+        nums = []
+        for col, (field, raw) in enumerate(zip(fields, cells[1:len(fields) + 1]), start=2):
+            try:
+                value = int(raw)
+            except ValueError:
+                value = 0
+            if value < 1:
+                raise UserError(f"{label}: line {line}, column {col}: {field} must be a positive "
+                                f"integer, got {raw!r}")
+            nums.append(value)
+        if gemm:
+            m, n, k = nums
+            layers.append(Layer(name, LayerKind.GEMM, m=m, n=n, k=k, w_bits=bits, a_bits=bits,
+                                label="gemm"))
+            continue
+        h, w, fh, fw, ch, nf, sh = nums[:7]
+        sw = nums[7] if len(nums) > 7 else sh
+        if fh > h or fw > w:
+            col = 4 if fh > h else 5
+            raise UserError(f"{label}: line {line}, column {col}: the filter ({fh}x{fw}) is larger "
+                            f"than the IFMAP ({h}x{w})")
+        oh, ow = (h - fh) // sh + 1, (w - fw) // sw + 1
+        if "DP" in name:   # SCALE-Sim's depthwise rows: one single-channel layer per channel
+            layers.append(Layer(name, LayerKind.CONV, m=oh * ow, n=nf, k=fh * fw, batch=ch,
+                                a_elems=h * w, kh=fh, kw=fw, stride=sh, oh=oh, ow=ow,
+                                w_bits=bits, a_bits=bits, label="conv_dw"))
+        else:
+            layers.append(Layer(name, LayerKind.CONV, m=oh * ow, n=nf, k=fh * fw * ch,
+                                a_elems=h * w * ch, kh=fh, kw=fw, stride=sh, oh=oh, ow=ow,
+                                w_bits=bits, a_bits=bits, label="conv"))
+    if not layers:
+        raise UserError(f"{label}: no layers after the header")
+    return layers
+
+
+def read_topology(path, *, bits: int = SCALESIM_WORD_BITS) -> Workload:
+    """A Workload from a SCALE-Sim topology CSV (IFMAP sizes are taken as already padded)."""
+    return Workload.from_layers(read_topology_layers(path, bits=bits))

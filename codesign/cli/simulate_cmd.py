@@ -1,0 +1,89 @@
+"""`codesign simulate MODEL --accel PRESET|FILE`: per-layer cycles, stalls, energy and DRAM traffic.
+
+MODEL is a timm name, `pkg.module:factory`, or a SCALE-Sim topology CSV; `--accel` a preset,
+our YAML or a SCALE-Sim .cfg. `--json`/`--csv` for machines, `--plot DIR` for PNGs.
+"""
+from __future__ import annotations
+
+import json
+
+from accel_sim.errors import UserError
+from codesign.cli.inspect_cmd import add_model_arguments
+from codesign.report import human, table, to_csv
+
+CSV_FIELDS = ["name", "kind", "dataflow", "macs", "cycles", "compute_cycles", "stall_cycles", "utilization",
+              "latency_ms", "energy_pj", "mac_pj", "rf_pj", "buffer_pj", "dram_pj", "vector_pj", "dram_bytes",
+              "dram_ifmap_bytes", "dram_weight_bytes", "dram_ofmap_bytes"]
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("simulate", help="simulate a model on an accelerator")
+    add_model_arguments(p)
+    p.add_argument("--accel", default="zcu102", help="preset name (see `codesign presets`), accelerator "
+                   "YAML or SCALE-Sim .cfg (default: zcu102)")
+    p.add_argument("--dataflow", default=None, help="ws, os, is or rs for every layer (default: the accelerator's)")
+    p.add_argument("--layer-dataflow", default=None, metavar="GLOB=DF,...",
+                   help="per-op dataflow overrides, e.g. 'blocks.*.attn.qk=os'")
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="print JSON")
+    fmt.add_argument("--csv", action="store_true", help="print one CSV row per layer")
+    fmt.add_argument("--summary", action="store_true", help="print only the totals")
+    p.add_argument("--plot", default=None, metavar="DIR", help="write roofline.png and breakdown.png to DIR")
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    from codesign.scheduler import parse_overrides
+    from codesign.simulation import simulate
+
+    sim = simulate(args.model, args.accel, dataflow=args.dataflow,
+                   layer_dataflows=parse_overrides(args.layer_dataflow),
+                   input_size=args.input_size, batch=args.batch)
+    if args.plot:
+        from codesign.plots import write_plots
+        try:
+            written = write_plots(sim, args.plot)
+        except OSError as exc:
+            raise UserError(f"--plot {args.plot!r}: cannot write there ({exc.strerror or exc})") from None
+    if args.json:
+        print(json.dumps(sim.to_dict(), indent=1))
+    elif args.csv:
+        rows = sim.result.layer_dicts()
+        print(to_csv(CSV_FIELDS, [[row[f] for f in CSV_FIELDS] for row in rows]), end="")
+    else:
+        print(render(sim, summary_only=args.summary))
+        if args.plot:
+            print("plots: " + ", ".join(written))
+    return 0
+
+
+def render(sim, summary_only: bool = False) -> str:
+    r = sim.result
+    a = sim.accelerator
+    head = (f"{sim.model} on {a.name}: {a.pe_array.rows}x{a.pe_array.cols} PEs "
+            f"({a.pe_array.dataflow.value} by default) at {a.clock_mhz:g} MHz, "
+            f"DRAM {a.dram.bandwidth_gbps:g} GB/s")
+    parts = [head]
+    if not summary_only:
+        rows = [[d["name"], d["kind"], d["dataflow"], human(d["macs"]) if d["macs"] else "-",
+                 human(d["cycles"]), human(d["stall_cycles"]) if d["stall_cycles"] else "-",
+                 f"{100 * d['utilization']:.1f}%" if d["macs"] else "-",
+                 f"{d['energy_pj'] / 1e6:.3f}", human(d["dram_bytes"], "B")] for d in r.layer_dicts()]
+        parts.append(table(["layer", "kind", "df", "MACs", "cycles", "stalls", "util", "energy µJ", "DRAM"],
+                           rows, right={3, 4, 5, 6, 7, 8}))
+    t = r.to_dict()["totals"]
+    e = t["energy_pj"]
+    roof = t["roofline"]
+    parts.append("\n".join([
+        f"cycles      {t['cycles']:,} ({t['compute_cycles']:,} compute, {t['stall_cycles']:,} stall)",
+        f"latency     {t['latency_ms']:.3f} ms   ({t['fps']:.1f} frames/s)",
+        f"energy      {t['energy_mj']:.3f} mJ per inference  (MAC {e['mac_pj'] / 1e9:.3f}, RF "
+        f"{e['rf_pj'] / 1e9:.3f}, buffers {e['buffer_pj'] / 1e9:.3f}, DRAM {e['dram_pj'] / 1e9:.3f}, "
+        f"vector {e['vector_pj'] / 1e9:.3f} mJ)",
+        f"DRAM        {human(t['dram_bytes'], 'B')} moved",
+        f"utilisation {100 * t['utilization']:.1f}% of {r.pes:,} PEs",
+        f"roofline    {roof['roofline_cycles']:,.0f} cycles ({roof['bound']}-bound); achieved "
+        f"{t['cycles'] / max(roof['roofline_cycles'], 1):.2f}x the bound",
+        "time        extract {extract_s:.2f} s, schedule {schedule_s:.3f} s, simulate {simulate_s:.3f} s".format(
+            **sim.timing)]))
+    return "\n\n".join(parts)

@@ -1,0 +1,66 @@
+"""`codesign.simulate`: a model (timm name, object path, Graph or SCALE-Sim topology) on an accelerator.
+
+Returns a `Simulation` holding the Graph, the engine's SimResult and where the wall time went.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from accel_sim.config import Accelerator, load_accelerator
+from accel_sim.engine import simulate as run_engine
+from accel_sim.results import SimResult
+from codesign.ir import Graph
+from codesign.scheduler import schedule
+
+
+@dataclass(frozen=True, eq=False)
+class Simulation:
+    model: str
+    accelerator: Accelerator
+    graph: Graph | None            # None for a SCALE-Sim topology (no IR behind it)
+    result: SimResult
+    timing: dict = field(default_factory=dict)
+    extras: dict = field(default_factory=dict)   # e.g. resources, fidelity: added by later stages
+
+    def to_dict(self) -> dict:
+        data = {"model": self.model, **self.result.to_dict()}
+        data["input_shape"] = list(self.graph.input_shape) if self.graph else None
+        data.update(self.extras)
+        data["timing"] = dict(self.timing)
+        return data
+
+
+def is_topology_file(model: str) -> bool:
+    return isinstance(model, str) and model.lower().endswith(".csv")
+
+
+def simulate(model: str | Graph, accel: str | Accelerator = "zcu102", dataflow: str | None = None,
+             layer_dataflows: dict[str, str] | None = None, input_size=None, batch: int = 1) -> Simulation:
+    """Simulate `model` on `accel` (preset name, YAML, SCALE-Sim .cfg, or Accelerator)."""
+    timing = {"extract_s": 0.0}
+    accelerator = load_accelerator(accel)
+    start = time.perf_counter()
+    if isinstance(model, Graph):
+        graph, name = model, model.model
+    elif is_topology_file(model):
+        graph, name = None, model
+    else:
+        from codesign.frontend import extract
+        graph, name = extract(model, input_size=input_size, batch=batch), model
+        timing["extract_s"] = time.perf_counter() - start
+    start = time.perf_counter()
+    if graph is None:
+        from accel_sim.scalesim_io import read_topology
+        workload, per_layer = read_topology(model), None
+        if layer_dataflows:
+            from accel_sim.errors import UserError
+            raise UserError("per-layer dataflow overrides need a model, not a SCALE-Sim topology")
+    else:
+        mapping = schedule(graph, dataflow, layer_dataflows)
+        workload, per_layer = mapping.workload, mapping.layer_dataflows
+    timing["schedule_s"] = time.perf_counter() - start
+    start = time.perf_counter()
+    result = run_engine(workload, accelerator, dataflow_override=dataflow, layer_dataflows=per_layer)
+    timing["simulate_s"] = time.perf_counter() - start
+    return Simulation(name, accelerator, graph, result, {k: round(v, 6) for k, v in timing.items()})

@@ -1,0 +1,172 @@
+"""The numba engine against the plain-Python reference (tests/naive_sim.py), and its contracts:
+results add up, identical layers share results, bad requests raise one-line UserErrors.
+"""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from accel_sim import Layer, LayerKind, UserError, Workload, load_accelerator, simulate
+from accel_sim.engine import simulate_kernel
+from naive_sim import make_accelerator, naive_layer, naive_simulate
+
+V = LayerKind.VECTOR
+
+
+def mixed_layers(bits=8):
+    return [
+        Layer("fc", m=50, n=70, k=90, w_bits=bits, a_bits=bits),
+        Layer("qk", m=33, n=33, k=16, batch=3, b_is_activation=True, a_bits=bits, w_bits=bits),
+        Layer("conv", LayerKind.CONV, m=36, n=12, k=27, kh=3, kw=3, oh=6, ow=6, a_elems=192),
+        Layer("softmax", V, vector_family="exp_softmax", elems=3 * 33 * 33),
+        Layer("big", m=200, n=300, k=400),
+        Layer("fc_again", m=50, n=70, k=90, w_bits=bits, a_bits=bits),
+        Layer("add", V, vector_family="eltwise", elems=500, a_elems=1000, o_elems=500),
+    ]
+
+
+def test_kernel_matches_naive_on_random_layers():
+    rng = np.random.default_rng(7)
+    for trial in range(60):
+        count = 5
+        is_vec = rng.random(count) < 0.2
+        batch = rng.integers(1, 4, count)
+        fr, fc = rng.integers(1, 7, count), rng.integers(1, 7, count)
+        compute = rng.integers(10, 5000, count).astype(float)
+        port = rng.random(count) * 6000
+        slots = [(0, 1, 2), (0, 2, 1), (1, 2, 0)][trial % 3]    # OS-, WS- and IS-like slots
+        sizes = rng.integers(1, 200_000, (count, 3)).astype(float)
+        acc = sizes[:, 2] * rng.choice([1.0, 4.0])
+        cap = rng.integers(512, 64_000, 3).astype(float)
+        double = rng.random(3) < 0.7
+        bpc = float(rng.choice([0.5, 4.0, 64.0]))
+        cycles, dram, order = np.empty(count), np.empty((count, 4)), np.empty(count, dtype=np.int64)
+        full = lambda v: np.full(count, v, dtype=np.int64)
+        simulate_kernel(is_vec, batch, fr, fc, compute, port, full(slots[0]), full(slots[1]),
+                        full(slots[2]), sizes[:, 0].copy(), sizes[:, 1].copy(), sizes[:, 2].copy(),
+                        acc, cap, cap, double, bpc, cycles, dram, order)
+        for u in range(count):
+            t, d, o = naive_layer(bool(is_vec[u]), int(batch[u]), int(fr[u]), int(fc[u]), compute[u],
+                                  port[u], *slots, list(sizes[u]), acc[u], list(cap), list(cap),
+                                  list(double), bpc)
+            assert cycles[u] == pytest.approx(t, rel=1e-9)
+            np.testing.assert_allclose(dram[u], d, rtol=1e-9)
+            assert order[u] == o
+
+
+@pytest.mark.parametrize("df", ["ws", "os", "is", "rs"])
+@pytest.mark.parametrize("double", [True, False])
+def test_simulate_matches_naive_end_to_end(df, double):
+    accel = make_accelerator(8, 4, df, ifmap_kib=4, weight_kib=2, ofmap_kib=8, bandwidth_gbps=3,
+                             double_buffered=double, port_words=6)
+    workload = Workload.from_layers(mixed_layers())
+    result = simulate(workload, accel)
+    naive = naive_simulate(workload, accel, df)
+    np.testing.assert_array_equal(result.columns["cycles"], [x[0] for x in naive])
+    np.testing.assert_array_equal(result.columns["compute_cycles"], [x[1] for x in naive])
+    dram = sum(result.columns[k] for k in ("dram_ifmap_bytes", "dram_weight_bytes", "dram_ofmap_bytes"))
+    np.testing.assert_allclose(dram, [x[2] for x in naive], rtol=1e-9)
+
+
+def test_layers_add_up_to_totals():
+    result = simulate(Workload.from_layers(mixed_layers()), make_accelerator())
+    total = sum(result.layers())
+    assert total.cycles == result.cycles == result.totals.cycles
+    assert total.energy_pj == pytest.approx(result.totals.energy_pj, rel=1e-12)
+    assert total.dram_bytes == pytest.approx(result.dram_bytes, rel=1e-12)
+    assert result.totals.stall_cycles == result.cycles - result.totals.compute_cycles
+    assert result.latency_ms == pytest.approx(result.cycles / (500 * 1e3))
+    assert result.energy_mj == pytest.approx(result.totals.energy_pj * 1e-9)
+
+
+def test_identical_layers_share_results():
+    result = simulate(Workload.from_layers(mixed_layers()), make_accelerator())
+    assert result.layer(0) == result.layer(5)
+    alone = simulate(Workload.from_layers(mixed_layers()[:1]), make_accelerator())
+    assert alone.layer(0) == result.layer(0)
+
+
+def test_to_dict_is_json_with_the_contract_keys():
+    out = json.loads(json.dumps(simulate(Workload.from_layers(mixed_layers()), "zcu102").to_dict()))
+    for key in ("cycles", "compute_cycles", "stall_cycles", "latency_ms", "fps", "energy_mj",
+                "dram_bytes", "utilization"):
+        assert key in out["totals"]
+    for key in ("name", "kind", "macs", "cycles", "compute_cycles", "stall_cycles", "utilization",
+                "energy_pj", "dram_bytes", "dataflow", "mac_pj", "dram_ifmap_bytes"):
+        assert key in out["layers"][0]
+    assert out["layers"][3]["dataflow"] == "vector"
+
+
+def test_buffer_too_small_names_the_buffer():
+    accel = make_accelerator(32, 32, "ws", weight_kib=1)     # a 32x32 weight block is 1 KiB > half
+    with pytest.raises(UserError) as err:
+        simulate(Workload.from_layers(mixed_layers()[:1]), accel)
+    msg = str(err.value)
+    assert "buffers.weight.size_kib" in msg and "'fc'" in msg and "\n" not in msg
+
+
+def test_row_stationary_needs_a_register_file():
+    with pytest.raises(UserError) as err:
+        simulate(Workload.from_layers(mixed_layers()), "tpu_v1", dataflow_override="rs")
+    assert "register_file" in str(err.value)
+
+
+def test_dataflow_overrides():
+    workload = Workload.from_layers(mixed_layers())
+    result = simulate(workload, "zcu102", layer_dataflows=["os"] + [None] * (len(workload) - 1))
+    assert result.dataflows[:3] == ("os", "ws", "ws")
+    with pytest.raises(UserError) as err:
+        simulate(workload, "zcu102", dataflow_override="diagonal")
+    assert "ws, os, is, rs" in str(err.value)
+    with pytest.raises(UserError):
+        simulate(workload, "zcu102", layer_dataflows=["os"])
+
+
+def test_activation_operand_uses_activation_bits():
+    # B of QK^T is an activation: it moves at a_bits even if w_bits is lower
+    layers = [Layer("qk", m=64, n=64, k=64, b_is_activation=True, w_bits=4, a_bits=8),
+              Layer("fc", m=64, n=64, k=64, w_bits=4, a_bits=8)]
+    result = simulate(Workload.from_layers(layers), make_accelerator(bandwidth_gbps=1e6, weight_kib=64))
+    assert result.columns["dram_weight_bytes"][0] == 64 * 64          # 8 bits
+    assert result.columns["dram_weight_bytes"][1] == 64 * 64 / 2      # 4 bits
+
+
+def test_wider_operands_take_several_passes():
+    narrow = simulate(Workload.from_layers([Layer("fc", m=64, n=64, k=64)]), make_accelerator())
+    wide = simulate(Workload.from_layers([Layer("fc", m=64, n=64, k=64, w_bits=16, a_bits=16)]),
+                    make_accelerator())
+    assert wide.totals.compute_cycles == 4 * narrow.totals.compute_cycles
+    assert wide.totals.mac_pj == pytest.approx(4 * narrow.totals.mac_pj)
+
+
+def test_vector_layer_cycles():
+    # 1000 elements over 8 lanes at 4 cycles per element (exp_softmax) = 125 * 4 = 500
+    layer = Layer("sm", V, vector_family="exp_softmax", elems=1000)
+    result = simulate(Workload.from_layers([layer]), make_accelerator(bandwidth_gbps=1e6))
+    assert result.totals.compute_cycles == 500 and result.totals.vector_pj > 0
+    assert result.totals.macs == 0
+
+
+def test_memory_bound_layer_stalls():
+    slow = simulate(Workload.from_layers([Layer("fc", m=1, n=4096, k=4096)]),
+                    make_accelerator(bandwidth_gbps=0.5))
+    assert slow.totals.stall_cycles > slow.totals.compute_cycles
+    assert slow.bound == "memory"
+    assert slow.cycles >= slow.roofline_cycles
+
+
+def test_every_preset_runs():
+    workload = Workload.from_layers(mixed_layers(bits=16))
+    for name in ("eyeriss", "scalesim_default", "tpu_v1", "u250", "zcu102", "zcu104"):
+        result = simulate(workload, name)
+        assert result.cycles > 0 and 0 < result.utilization <= 1
+        accel = load_accelerator(name)
+        assert result.cycles >= result.totals.macs / accel.pes
+
+
+def test_import_does_not_pull_torch():
+    code = ("import sys, accel_sim, dataflows; "
+            "assert not {'torch', 'timm', 'codesign'} & set(sys.modules), sorted(sys.modules)")
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -1,0 +1,98 @@
+"""Hypothesis property tests: physical bounds and monotonicity over random layers and accelerators.
+Each property holds for every dataflow, buffer size, bandwidth and bit width drawn.
+"""
+import dataclasses
+
+import numpy as np
+from hypothesis import given, settings, strategies as st
+
+from accel_sim import Layer, LayerKind, Workload, simulate
+from naive_sim import make_accelerator
+
+SETTINGS = settings(max_examples=50, deadline=None)
+BITS = st.sampled_from([1, 2, 4, 8, 16])
+
+
+@st.composite
+def layers(draw):
+    out = []
+    for i in range(draw(st.integers(1, 4))):
+        if draw(st.integers(0, 4)) == 0:
+            family = draw(st.sampled_from(["exp_softmax", "layernorm", "gelu", "activation",
+                                           "eltwise", "pooling"]))
+            out.append(Layer(f"v{i}", LayerKind.VECTOR, vector_family=family,
+                             elems=draw(st.integers(1, 50_000)), a_bits=draw(BITS)))
+        else:
+            out.append(Layer(f"g{i}", m=draw(st.integers(1, 300)), n=draw(st.integers(1, 300)),
+                             k=draw(st.integers(1, 300)), batch=draw(st.integers(1, 3)),
+                             b_is_activation=draw(st.booleans()), w_bits=draw(BITS), a_bits=draw(BITS)))
+    return Workload.from_layers(out)
+
+
+@st.composite
+def accelerators(draw):
+    return make_accelerator(
+        rows=draw(st.integers(1, 32)), cols=draw(st.integers(1, 32)),
+        dataflow=draw(st.sampled_from(["ws", "os", "is", "rs"])),
+        ifmap_kib=draw(st.floats(8, 256)), weight_kib=draw(st.floats(8, 256)),
+        ofmap_kib=draw(st.floats(8, 256)), bandwidth_gbps=draw(st.floats(0.05, 200)),
+        double_buffered=draw(st.booleans()), port_words=draw(st.floats(1, 64)),
+        operand_bits=draw(st.sampled_from([4, 8, 16])))
+
+
+def dram(result):
+    return sum(result.columns[k] for k in ("dram_ifmap_bytes", "dram_weight_bytes", "dram_ofmap_bytes"))
+
+
+@SETTINGS
+@given(layers(), accelerators())
+def test_physical_bounds(workload, accel):
+    result = simulate(workload, accel)
+    cycles = result.columns["cycles"]
+    assert np.all(cycles * accel.pes >= result.columns["macs"])                  # cycles >= MACs / PEs
+    assert np.all(cycles >= result.columns["compute_cycles"])
+    assert np.all(cycles + 1e-6 >= dram(result) / accel.dram_bytes_per_cycle)    # >= DRAM-bound
+    assert result.cycles + 1e-6 >= result.roofline_cycles                        # latency >= roofline
+    assert 0 <= result.utilization <= 1
+    assert np.all(result.layer_utilization() <= 1)
+    assert np.all(result.columns["stall_cycles"] >= 0)
+
+
+@SETTINGS
+@given(layers(), accelerators())
+def test_dram_traffic_at_least_compulsory(workload, accel):
+    result = simulate(workload, accel)
+    b_bits = np.where(workload.b_is_activation, workload.a_bits, workload.w_bits)
+    once = workload.batch * (workload.a_elems * workload.a_bits + workload.b_elems * b_bits
+                             + workload.o_elems * workload.a_bits) / 8
+    assert np.all(dram(result) >= once * (1 - 1e-9))
+
+
+@SETTINGS
+@given(layers(), accelerators(), st.floats(1.0, 50.0))
+def test_more_bandwidth_never_slower(workload, accel, factor):
+    faster = dataclasses.replace(accel, dram=dataclasses.replace(
+        accel.dram, bandwidth_gbps=accel.dram.bandwidth_gbps * factor))
+    before, after = simulate(workload, accel), simulate(workload, faster)
+    assert np.all(after.columns["cycles"] <= before.columns["cycles"])
+
+
+@SETTINGS
+@given(layers(), accelerators(), st.floats(1.0, 20.0), st.sampled_from(["ifmap", "weight", "ofmap", "all"]))
+def test_bigger_buffers_never_more_traffic(workload, accel, factor, which):
+    def grow(name, buf):
+        return dataclasses.replace(buf, size_kib=buf.size_kib * factor) if which in (name, "all") else buf
+    bigger = dataclasses.replace(accel, buffers=dataclasses.replace(
+        accel.buffers, **{name: grow(name, buf) for name, buf in accel.buffers.items()}))
+    before, after = dram(simulate(workload, accel)), dram(simulate(workload, bigger))
+    assert np.all(after <= before * (1 + 1e-9))
+
+
+@SETTINGS
+@given(layers(), accelerators())
+def test_every_dataflow_agrees_on_macs(workload, accel):
+    expected = np.where(workload.is_vector, 0, workload.m * workload.n * workload.k * workload.batch)
+    for df in ("ws", "os", "is", "rs"):
+        result = simulate(workload, accel, dataflow_override=df)
+        np.testing.assert_array_equal(result.columns["macs"], expected)
+        assert result.totals.macs == expected.sum()
