@@ -13,8 +13,7 @@ from accel_sim import (Layer, UserError, Workload, accelerator_from_dict, list_p
 from accel_sim.config import Buffer, Dram, PEArray
 from dataflows import Dataflow
 
-REF = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "reference", "scalesim")
-needs_reference = pytest.mark.skipif(not os.path.isdir(REF), reason="shared/reference is not beside the repo")
+REF = os.path.join(os.path.dirname(__file__), "reference", "scalesim")
 PRESETS = ["eyeriss", "scalesim_default", "tpu_v1", "u250", "zcu102", "zcu104"]
 
 
@@ -56,7 +55,6 @@ def test_preset_figures():
     assert default.pe_array.dataflow is Dataflow.OS and default.dram_bytes_per_cycle == pytest.approx(10)
 
 
-@needs_reference
 def test_yaml_file_and_cfg_path(tmp_path):
     path = tmp_path / "mine.yaml"
     path.write_text(yaml.safe_dump(load_accelerator("zcu104").to_dict()))
