@@ -8,12 +8,14 @@ import functools
 import math
 import os
 from dataclasses import dataclass
+from fractions import Fraction
 from importlib import resources
 
 import yaml
 
 from accel_sim.energy import EnergyTable
 from accel_sim.errors import UserError
+from accel_sim.packing import best_rate, normalise_table, width_key
 from accel_sim.workload import VECTOR_FAMILIES
 from dataflows import ArrayShape, Dataflow
 
@@ -47,11 +49,16 @@ def parse_dataflow(value, field: str = "dataflow") -> Dataflow:
 
 @dataclass(frozen=True)
 class PEArray:
+    """The main (DSP) array. `macs_per_cycle` lists what one PE does per cycle at each operand
+    width, e.g. {"w16a16": 0.5, "w8a8": 1, "w4a4": 2} (rule in accel_sim/packing.py); empty means
+    one mode, w{operand_bits}a{operand_bits}: 1 - narrower operands are not faster, wider ones
+    take passes. It is stored as sorted (w_bits, a_bits, macs) triples."""
     rows: int
     cols: int
     dataflow: Dataflow
-    operand_bits: int          # native multiplier width; wider operands take several passes
+    operand_bits: int          # native width: the default mode, and the energy table's reference
     accum_bits: int = 32       # partial-sum width kept in the output buffer
+    macs_per_cycle: tuple = ()
 
     def __post_init__(self):
         _int(self.rows, "rows")
@@ -59,10 +66,47 @@ class PEArray:
         object.__setattr__(self, "dataflow", parse_dataflow(self.dataflow))
         _int(self.operand_bits, "operand_bits")
         _int(self.accum_bits, "accum_bits")
+        object.__setattr__(self, "macs_per_cycle", normalise_table(self.macs_per_cycle, "macs_per_cycle"))
 
     @property
     def pes(self) -> int:
         return self.rows * self.cols
+
+    @property
+    def modes(self) -> tuple[tuple[int, int, float], ...]:
+        """The (w_bits, a_bits, macs per PE per cycle) modes, the default one if none are listed."""
+        return self.macs_per_cycle or ((self.operand_bits, self.operand_bits, 1.0),)
+
+    def rate(self, w_bits: int, a_bits: int) -> Fraction:
+        """MACs one PE completes per cycle on (w_bits, a_bits) operands."""
+        return best_rate(self.modes, w_bits, a_bits)
+
+
+@dataclass(frozen=True)
+class LutArray:
+    """An optional second array of LUT PEs (XNOR-popcount or add/subtract, as in FINN) that runs
+    every layer whose B operand is binary (1-bit weights). A PE does `macs_per_pe_per_cycle`
+    binary-weight MACs per cycle on activations up to `a_bits` wide; wider activations are taken
+    bit-serially, ceil(a / a_bits) passes. `luts_per_pe` is its fabric cost (resources only)."""
+    rows: int
+    cols: int
+    macs_per_pe_per_cycle: int
+    luts_per_pe: float
+    a_bits: int = 1
+
+    def __post_init__(self):
+        _int(self.rows, "rows")
+        _int(self.cols, "cols")
+        _int(self.macs_per_pe_per_cycle, "macs_per_pe_per_cycle")
+        _num(self.luts_per_pe, "luts_per_pe")
+        _int(self.a_bits, "a_bits")
+
+    @property
+    def pes(self) -> int:
+        return self.rows * self.cols
+
+    def rate(self, a_bits: int) -> Fraction:
+        return Fraction(self.macs_per_pe_per_cycle, -(-int(a_bits) // self.a_bits))
 
 
 @dataclass(frozen=True)
@@ -171,6 +215,7 @@ class Accelerator:
     vector_unit: VectorUnit
     energy: EnergyTable
     description: str = ""
+    lut_array: LutArray | None = None     # where binary-weight layers run, if the design has one
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name:
@@ -185,9 +230,11 @@ class Accelerator:
     def dram_bytes_per_cycle(self) -> float:
         return self.dram.bandwidth_gbps * 1e9 / (self.clock_mhz * 1e6)
 
-    def array_shape(self) -> ArrayShape:
+    def array_shape(self, lut: bool = False) -> ArrayShape:
+        """The PE array's shape for the dataflows, or the LUT array's (same scratchpads, if any)."""
         spads = self.register_file.spad_words() if self.register_file else (0, 0, 0)
-        return ArrayShape(self.pe_array.rows, self.pe_array.cols, *spads)
+        arr = self.lut_array if lut else self.pe_array
+        return ArrayShape(arr.rows, arr.cols, *spads)
 
     def with_dataflow(self, dataflow: Dataflow | str) -> Accelerator:
         pe = dataclasses.replace(self.pe_array, dataflow=parse_dataflow(dataflow))
@@ -197,6 +244,13 @@ class Accelerator:
         """The YAML / JSON form; `accelerator_from_dict(a.to_dict())` gives `a` back."""
         out = {"version": FORMAT_VERSION, **dataclasses.asdict(self)}
         out["pe_array"]["dataflow"] = self.pe_array.dataflow.value
+        table = {width_key(w, a): int(r) if r >= 1 else r for w, a, r in self.pe_array.macs_per_cycle}
+        if table:
+            out["pe_array"]["macs_per_cycle"] = table
+        else:
+            del out["pe_array"]["macs_per_cycle"]
+        if self.lut_array is None:
+            del out["lut_array"]
         return out
 
 
@@ -207,7 +261,9 @@ _BUFFER = {"size_kib": _REQ, "word_bits": _REQ, "banks": _OPT, "read_bw_words_pe
 _SCHEMA = {
     "version": _REQ, "name": _REQ, "description": _OPT, "clock_mhz": _REQ,
     "pe_array": {"rows": _REQ, "cols": _REQ, "dataflow": _REQ, "operand_bits": _REQ,
-                 "accum_bits": _OPT},
+                 "accum_bits": _OPT, "macs_per_cycle": _OPT},
+    "lut_array": {"rows": _REQ, "cols": _REQ, "macs_per_pe_per_cycle": _REQ, "luts_per_pe": _REQ,
+                  "a_bits": _OPT},
     "buffers": {"ifmap": _BUFFER, "weight": _BUFFER, "ofmap": _BUFFER},
     "register_file": {"size_bytes_per_pe": _REQ, "word_bits": _REQ},
     "dram": {"bandwidth_gbps": _REQ, "energy_pj_per_bit": _REQ},
@@ -215,9 +271,9 @@ _SCHEMA = {
                     "cycles_per_element": {family: _REQ for family in VECTOR_FAMILIES}},
     "energy": {"mac_pj": _REQ, "rf_access_pj": _REQ, "buffer_pj_per_bit_ref": _REQ,
                "buffer_ref_kib": _REQ, "vector_op_pj": _REQ, "buffer_size_exponent": _OPT,
-               "noc_pj_per_bit": _OPT},
+               "noc_pj_per_bit": _OPT, "mac_mult_fraction": _OPT},
 }
-_NULLABLE = {"register_file"}
+_NULLABLE = {"register_file", "lut_array"}
 
 
 def _validate(data, schema: dict, path: str) -> None:
@@ -261,9 +317,12 @@ def accelerator_from_dict(data: dict, source: str = "accelerator") -> Accelerato
         cycles = _build("vector_unit.cycles_per_element", VectorCycles, **vec.pop("cycles_per_element"))
         vector = _build("vector_unit", VectorUnit, cycles_per_element=cycles, **vec)
         energy = _build("energy", EnergyTable, **data["energy"])
+        lut = data.get("lut_array")
+        lut = _build("lut_array", LutArray, **lut) if lut is not None else None
         return _build("", Accelerator, name=data["name"], clock_mhz=data["clock_mhz"],
                       pe_array=pe, buffers=buffers, register_file=rf, dram=dram,
-                      vector_unit=vector, energy=energy, description=data.get("description", ""))
+                      vector_unit=vector, energy=energy, description=data.get("description", ""),
+                      lut_array=lut)
     except UserError as err:
         raise UserError(f"{source}: {err}") from None
     except TypeError as err:   # a value of the wrong type reached a comparison

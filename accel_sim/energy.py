@@ -19,6 +19,10 @@ HOROWITZ_SRAM_8KIB_64BIT_PJ = 10.0   # 64-bit read of an 8 KB SRAM (32 KB: 20 pJ
 HOROWITZ_DRAM_64BIT_PJ = 1300.0      # 64-bit DRAM access: 1.3-2.6 nJ; the low end -> ~20 pJ/bit
 
 INT8_MAC_PJ = HOROWITZ_INT8_MULT_PJ + HOROWITZ_INT32_ADD_PJ         # 0.3 pJ per 8-bit MAC
+# Of a MAC's energy the multiplier takes 0.2 / 0.3 = 2/3 and scales ~ w_bits * a_bits (array
+# multiplier: 8- vs 32-bit multiply is 0.2 vs 3.1 pJ, ~16x for 4x the width); the adder/accumulator
+# takes the rest and scales ~ linearly in the operand widths (Horowitz: 8- vs 32-bit add 0.03 vs 0.1 pJ).
+MAC_MULT_FRACTION = HOROWITZ_INT8_MULT_PJ / INT8_MAC_PJ
 FP16_MAC_PJ = HOROWITZ_FP16_MULT_PJ + HOROWITZ_FP16_ADD_PJ          # 1.5 pJ per fp16 multiply-add
 SRAM_PJ_PER_BIT_AT_8KIB = HOROWITZ_SRAM_8KIB_64BIT_PJ / 64          # 0.156 pJ/bit at 8 KiB
 # Horowitz's three points (8 KB 10 pJ, 32 KB 20 pJ, 1 MB 100 pJ) follow energy ~ capacity^0.5,
@@ -36,15 +40,19 @@ EYERISS_DRAM_X = 200.0
 # --- FPGA overhead: Kuon & Rose, "Measuring the gap between FPGAs and ASICs", IEEE TCAD 2007 ---
 # Dynamic power of an FPGA design is ~14x the ASIC one, ~7x when hard DSP/memory blocks are used.
 FPGA_HARD_BLOCK_POWER_X = 7.0
+FPGA_SOFT_LOGIC_POWER_X = 14.0
+# A MAC built from LUTs (the lut_array) against the same MAC in a hard DSP block: 14 / 7 = 2x.
+LUT_MAC_ENERGY_X = FPGA_SOFT_LOGIC_POWER_X / FPGA_HARD_BLOCK_POWER_X
 
 
 @dataclass(frozen=True)
 class EnergyTable:
     """Energy per event at the array's native operand width.
 
-    `mac_pj` is one MAC at `PEArray.operand_bits`; narrower or wider operands scale it by
-    (w_bits * a_bits) / operand_bits^2 (multiplier area ~ product of widths; Horowitz's 8- vs
-    32-bit multiply is 0.2 vs 3.1 pJ, i.e. ~16x for 4x width). `rf_access_pj` is one register or
+    `mac_pj` is one MAC at `PEArray.operand_bits` (ob); at other widths its multiplier share
+    `mac_mult_fraction` scales by (w_bits * a_bits) / ob^2 and the adder share by
+    (w_bits + a_bits) / (2 ob) (Horowitz ISSCC 2014: multiplier ~ quadratic, adder ~ linear in
+    width; see MAC_MULT_FRACTION). `rf_access_pj` is one register or
     scratchpad access of one native-width operand. A buffer access costs `buffer_pj_per_bit_ref`
     per bit for a buffer of `buffer_ref_kib`, scaled by (size / ref) ** `buffer_size_exponent`.
     `noc_pj_per_bit` is the wire from a buffer to the PEs (Eyeriss counts it apart; 0 if folded
@@ -57,18 +65,20 @@ class EnergyTable:
     vector_op_pj: float
     buffer_size_exponent: float = SRAM_SIZE_EXPONENT
     noc_pj_per_bit: float = 0.0
+    mac_mult_fraction: float = MAC_MULT_FRACTION
 
     def __post_init__(self):
         for name in ("mac_pj", "rf_access_pj", "buffer_pj_per_bit_ref", "buffer_ref_kib",
-                     "vector_op_pj", "buffer_size_exponent", "noc_pj_per_bit"):
+                     "vector_op_pj", "buffer_size_exponent", "noc_pj_per_bit", "mac_mult_fraction"):
             value = getattr(self, name)
-            lowest = 0.0 if name in ("buffer_size_exponent", "noc_pj_per_bit") else None
+            lowest = 0.0 if name in ("buffer_size_exponent", "noc_pj_per_bit", "mac_mult_fraction") else None
             numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
             if not numeric or not (value >= lowest if lowest is not None else value > 0):
                 need = ">= 0" if lowest is not None else "> 0"
                 raise UserError(f"{name} must be a number {need}, got {value!r}")
-        if self.buffer_size_exponent > 1:
-            raise UserError(f"buffer_size_exponent must be in [0, 1], got {self.buffer_size_exponent!r}")
+        for name in ("buffer_size_exponent", "mac_mult_fraction"):
+            if getattr(self, name) > 1:
+                raise UserError(f"{name} must be in [0, 1], got {getattr(self, name)!r}")
 
     def buffer_pj_per_bit(self, size_kib: float) -> float:
         """Energy of moving one bit in or out of a buffer of `size_kib` KiB."""
@@ -78,7 +88,9 @@ class EnergyTable:
         """Energy of one MAC with these operand widths (element-wise over arrays)."""
         w = np.asarray(w_bits, dtype=np.float64)
         a = np.asarray(a_bits, dtype=np.float64)
-        return self.mac_pj * (w * a) / float(operand_bits * operand_bits)
+        ob = float(operand_bits)
+        mult = self.mac_mult_fraction
+        return self.mac_pj * (mult * (w * a) / (ob * ob) + (1.0 - mult) * (w + a) / (2.0 * ob))
 
 
 def horowitz_45nm(operand_bits: int = 8, fpga: bool = False) -> EnergyTable:

@@ -15,6 +15,13 @@ Plain-Python `simulate` validates and prepares arrays; one numba kernel call doe
 # a single-buffered buffer cannot overlap and are added in series. The first load and the last
 # write are exposed. Compute per tile is the dataflow's fold time, or the buffer ports' time when
 # they cannot feed the array. Layers do not overlap each other, so per-layer cycles add up.
+# Operand width: a layer's fold work (folds x cycles per fold, from the dataflow) is divided by
+# the MACs one PE does per cycle at the layer's widths (`PEArray.rate`, rule in packing.py), i.e.
+# multiplied by its passes and divided by its packed lanes, rounded up once per layer. Layers
+# with a binary B operand run on the LUT array when the accelerator has one (same dataflow and
+# timing on that array's shape); otherwise on the PE array like any other width. Packed lanes
+# shorten compute, not operand delivery: the buffer ports and DRAM are shared, so an array with
+# few PEs and many lanes per PE re-reads operands more and can be port- or DRAM-bound.
 from __future__ import annotations
 
 import math
@@ -23,6 +30,7 @@ import numpy as np
 
 import dataflows
 from accel_sim.config import Accelerator, load_accelerator, parse_dataflow
+from accel_sim.energy import LUT_MAC_ENERGY_X
 from accel_sim.errors import UserError
 from accel_sim.numba_config import njit
 from accel_sim.results import SimResult
@@ -209,21 +217,22 @@ def _unique_rows(workload: Workload, codes: np.ndarray):
     return np.array(index, dtype=np.int64), inverse
 
 
-def _plan_rows(workload: Workload, idx: np.ndarray, codes: np.ndarray, accel: Accelerator) -> dict:
-    """Fold plans of the unique PE-array rows, gathered into flat arrays (vector rows stay 0)."""
+def _plan_rows(workload: Workload, idx: np.ndarray, codes: np.ndarray, on_lut: np.ndarray,
+               accel: Accelerator) -> dict:
+    """Fold plans of the unique array rows (on the PE or LUT array), as flat arrays (vector rows 0)."""
     count = len(idx)
     cols = {name: np.zeros(count, dtype=np.int64) for name in (
         "row_folds", "col_folds", "fold_cycles", "row_op", "col_op", "pin_op", "ifmap_reads",
         "weight_reads", "ofmap_writes", "ofmap_reads", "min_ifmap", "min_weight", "min_ofmap")}
     cols["rf_per_mac"] = np.zeros(count)
-    shape = accel.array_shape()
-    for code in np.unique(codes[codes >= 0]):
+    groups = [(int(code), bool(lut)) for code, lut in {(c, l) for c, l in zip(codes, on_lut) if c >= 0}]
+    for code, lut in sorted(groups):
         df = Dataflow.from_code(code)
         if df is Dataflow.RS and accel.register_file is None:
             raise UserError(f"dataflow rs needs per-PE scratchpads: accelerator {accel.name!r} "
                             f"has no register_file")
-        sel = np.flatnonzero(codes == code)
-        plan = dataflows.plan(df, workload.dims(idx[sel]), shape)
+        sel = np.flatnonzero((codes == code) & (on_lut == lut))
+        plan = dataflows.plan(df, workload.dims(idx[sel]), accel.array_shape(lut=lut))
         for name, values in (("row_folds", plan.row_folds), ("col_folds", plan.col_folds),
                              ("fold_cycles", plan.fold_cycles), ("row_op", int(plan.row_operand)),
                              ("col_op", int(plan.col_operand)), ("pin_op", int(plan.pin_operand)),
@@ -233,6 +242,27 @@ def _plan_rows(workload: Workload, idx: np.ndarray, codes: np.ndarray, accel: Ac
                              ("min_ofmap", plan.min_ofmap_words), ("rf_per_mac", plan.rf_accesses_per_mac)):
             cols[name][sel] = values
     return cols
+
+
+def _rates(accel: Accelerator, is_vec, on_lut, b_bits, a_bits):
+    """Per unique row: packed lanes and passes (MACs per PE per cycle = lanes / passes) and the
+    PEs of the array it runs on. Vector rows get the PE array's native rate (for utilisation)."""
+    pe_arr, lut = accel.pe_array, accel.lut_array
+    native = pe_arr.rate(pe_arr.operand_bits, pe_arr.operand_bits)
+    cache: dict = {}
+    lanes, passes, pes = (np.empty(len(is_vec), dtype=np.int64) for _ in range(3))
+    for i in range(len(is_vec)):
+        key = (bool(is_vec[i]), bool(on_lut[i]), int(b_bits[i]), int(a_bits[i]))
+        if key not in cache:
+            if key[0]:
+                rate, count = native, pe_arr.pes
+            elif key[1]:
+                rate, count = lut.rate(key[3]), lut.pes
+            else:
+                rate, count = pe_arr.rate(key[2], key[3]), pe_arr.pes
+            cache[key] = (rate.numerator, rate.denominator, count)
+        lanes[i], passes[i], pes[i] = cache[key]
+    return lanes, passes, pes
 
 
 def _check_tiles(workload, idx, codes, p, bits, accel: Accelerator) -> None:
@@ -267,10 +297,12 @@ def simulate(workload: Workload, accel, dataflow_override=None, layer_dataflows=
     codes = all_codes[idx]
     pe_arr, bufs, vec, energy = accel.pe_array, accel.buffers, accel.vector_unit, accel.energy
     is_vec = codes < 0
-    p = _plan_rows(workload, idx, codes, accel)
-
     w_bits, a_bits = workload.w_bits[idx], workload.a_bits[idx]
     b_bits = np.where(workload.b_is_activation[idx], a_bits, w_bits)
+    on_lut = ~is_vec & (b_bits == 1) & (accel.lut_array is not None)
+    p = _plan_rows(workload, idx, codes, on_lut, accel)
+    lanes, passes, array_pes = _rates(accel, is_vec, on_lut, b_bits, a_bits)
+
     acc_out = (p["col_op"] == OFMAP) & ~is_vec          # outputs accumulate in the buffer
     bits = {"a": a_bits, "b": b_bits, "o_array": np.where(acc_out, pe_arr.accum_bits, a_bits)}
     _check_tiles(workload, idx, codes, p, bits, accel)
@@ -278,8 +310,7 @@ def simulate(workload: Workload, accel, dataflow_override=None, layer_dataflows=
     batch = workload.batch[idx]
     macs = workload.macs[idx]
     ob = pe_arr.operand_bits
-    passes = (-(-b_bits // ob)) * (-(-a_bits // ob))   # wider operands take several passes
-    fold_work = p["row_folds"] * p["col_folds"] * p["fold_cycles"] * passes
+    fold_work = -(-(p["row_folds"] * p["col_folds"] * p["fold_cycles"] * passes) // lanes)
     cpe = np.asarray(vec.cycles_per_element.as_tuple())
     fam = np.maximum(workload.vec_family[idx], 0)
     vec_elems = workload.vec_elems[idx]
@@ -316,7 +347,7 @@ def simulate(workload: Workload, accel, dataflow_override=None, layer_dataflows=
 
     compute = batch * compute_per_batch
     cycles = np.maximum(np.ceil(out_cycles - 1e-6).astype(np.int64), compute)
-    ideal = np.where(is_vec, vec_cycles, -(-macs // accel.pes))
+    ideal = np.where(is_vec, vec_cycles, -(-(macs * passes) // (array_pes * lanes)))
     dram_ifmap, dram_weight, dram_psum_read, dram_write = out_dram.T
     buf_bytes = {
         "ifmap_buf_read_bytes": batch * arr_bytes["ifmap_read"], "ifmap_buf_write_bytes": dram_ifmap,
@@ -333,7 +364,7 @@ def simulate(workload: Workload, accel, dataflow_override=None, layer_dataflows=
         "macs": macs, "cycles": cycles, "compute_cycles": compute, "stall_cycles": cycles - compute,
         "ideal_cycles": ideal, "dram_ifmap_bytes": dram_ifmap, "dram_weight_bytes": dram_weight,
         "dram_ofmap_bytes": dram_write + dram_psum_read, **buf_bytes,
-        "mac_pj": macs * energy.mac_energy_pj(b_bits, a_bits, ob),
+        "mac_pj": macs * energy.mac_energy_pj(b_bits, a_bits, ob) * np.where(on_lut, LUT_MAC_ENERGY_X, 1.0),
         "rf_pj": macs * p["rf_per_mac"] * energy.rf_access_pj * a_bits / ob,
         "buffer_pj": buffer_pj + np.where(is_vec, 0.0, array_bits * energy.noc_pj_per_bit),
         "dram_pj": dram_bytes * 8 * accel.dram.energy_pj_per_bit,
@@ -342,9 +373,12 @@ def simulate(workload: Workload, accel, dataflow_override=None, layer_dataflows=
     names = [d.value for d in Dataflow]
     df_names = tuple("vector" if c < 0 else names[c] for c in all_codes)
     details = {"row_folds": p["row_folds"], "col_folds": p["col_folds"],
-               "fold_cycles": p["fold_cycles"] * passes, "fold_order": out_order}
+               "fold_cycles": -(-(p["fold_cycles"] * passes) // lanes), "fold_order": out_order}
+    array_code = np.where(is_vec, 2, on_lut.astype(np.int64))[inverse]
     return SimResult(accelerator=accel.name, clock_mhz=float(accel.clock_mhz), pes=accel.pes,
                      dram_bytes_per_cycle=float(accel.dram_bytes_per_cycle),
                      names=workload.names, kinds=workload.labels, dataflows=df_names,
                      columns={k: v[inverse] for k, v in unique_cols.items()},
-                     details={k: v[inverse] for k, v in details.items()})
+                     details={k: v[inverse] for k, v in details.items()},
+                     arrays=tuple(np.array(["pe", "lut", "vector"])[array_code].tolist()),
+                     peak_macs_per_cycle=(array_pes * lanes / passes)[inverse])

@@ -77,6 +77,14 @@ class SimResult:
     columns: dict                     # COST_FIELDS -> per-layer numpy arrays
     details: dict = dataclasses.field(default_factory=dict)  # per-layer mapping facts (not additive):
     # row_folds, col_folds, fold_cycles and fold_order (0: column folds outermost, 1: row folds)
+    arrays: tuple[str, ...] = ()      # per layer: "pe", "lut" (binary weights) or "vector"
+    peak_macs_per_cycle: np.ndarray | None = None   # per layer: its array's PEs x MACs per PE per
+    # cycle at its widths (vector layers: the PE array at its native width); None: `pes`
+
+    def _peak(self) -> np.ndarray:
+        if self.peak_macs_per_cycle is None:
+            return np.full(len(self), float(self.pes))
+        return self.peak_macs_per_cycle
 
     def __len__(self) -> int:
         return len(self.names)
@@ -114,8 +122,9 @@ class SimResult:
 
     @property
     def utilization(self) -> float:
-        cycles = self.cycles
-        return float(self.columns["macs"].sum()) / (self.pes * cycles) if cycles else 0.0
+        """MACs done / MACs the arrays could have done in these cycles at each layer's widths."""
+        capacity = float((self._peak() * self.columns["cycles"]).sum())
+        return float(self.columns["macs"].sum()) / capacity if capacity else 0.0
 
     @property
     def compute_bound_cycles(self) -> float:
@@ -135,17 +144,20 @@ class SimResult:
         return "memory" if self.dram_bound_cycles > self.compute_bound_cycles else "compute"
 
     def layer_utilization(self) -> np.ndarray:
-        cycles = self.columns["cycles"]
-        return np.divide(self.columns["macs"], self.pes * cycles, out=np.zeros(len(self)),
-                         where=cycles > 0)
+        capacity = self._peak() * self.columns["cycles"]
+        return np.divide(self.columns["macs"], capacity, out=np.zeros(len(self)), where=capacity > 0)
 
     def layer_dicts(self) -> list[dict]:
         util = self.layer_utilization()
+        peak = self._peak()
         out = []
         for i in range(len(self)):
-            row = {"name": self.names[i], "kind": self.kinds[i], "dataflow": self.dataflows[i]}
+            row = {"name": self.names[i], "kind": self.kinds[i], "dataflow": self.dataflows[i],
+                   "array": self.arrays[i] if self.arrays else ("vector" if self.dataflows[i] == "vector"
+                                                                 else "pe")}
             row.update(self.layer(i).to_dict())
             row["utilization"] = float(util[i])
+            row["peak_macs_per_cycle"] = float(peak[i])
             for key, values in self.details.items():
                 row[key] = int(values[i])
             row["latency_ms"] = row["cycles"] / (self.clock_mhz * 1e3)

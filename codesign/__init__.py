@@ -4,14 +4,44 @@ The Python API mirrors the command line; heavy imports (torch, timm) happen only
 """
 from __future__ import annotations
 
+import dataclasses
+
 __version__ = "0.1.0"
 
+# Compression API, imported on first use (codesign.transforms): see `inspect` for the CLI mirror.
+_TRANSFORMS = ("PrecisionPolicy", "PrunePlan", "apply_precision", "apply_pruning", "parse_precision",
+               "parse_prune")
 
-def inspect(model: str, input_size=None, batch: int = 1):
-    """The IR `Graph` of a timm model name or `pkg.module:factory` (see `codesign inspect`)."""
+
+def __getattr__(name: str):
+    if name in _TRANSFORMS:
+        import codesign.transforms
+        return getattr(codesign.transforms, name)
+    raise AttributeError(f"module 'codesign' has no attribute {name!r}")
+
+
+def inspect(model: str, input_size=None, batch: int = 1, precision=None, prune_heads=None,
+            prune_mlp: float | str | None = None):
+    """The IR `Graph` of a timm model name or `pkg.module:factory` (see `codesign inspect`).
+
+    `precision`, `prune_heads` and `prune_mlp` take what `--precision`, `--prune-heads` and
+    `--prune-mlp` take (or a parsed PrecisionPolicy / PrunePlan); pruning is applied first.
+    """
     from codesign.frontend import extract
+    from codesign.transforms import PrunePlan, apply_precision, apply_pruning, parse_precision, parse_prune
 
-    return extract(model, input_size=input_size, batch=batch)
+    policy = parse_precision(precision) if isinstance(precision, str) else precision
+    plan = prune_heads if isinstance(prune_heads, PrunePlan) else (
+        parse_prune(prune_heads) if prune_heads is not None else None)
+    if prune_mlp is not None:
+        mlp_ratio = parse_prune(mlp=prune_mlp).mlp_keep_ratio
+        plan = dataclasses.replace(plan or PrunePlan(), mlp_keep_ratio=mlp_ratio)
+    graph = extract(model, input_size=input_size, batch=batch)
+    if plan is not None:
+        graph = apply_pruning(graph, plan)
+    if policy is not None:
+        graph = apply_precision(graph, policy)
+    return graph
 
 
-__all__ = ["inspect", "__version__"]
+__all__ = ["inspect", "__version__", *_TRANSFORMS]

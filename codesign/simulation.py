@@ -5,10 +5,12 @@ Returns a `Simulation` holding the Graph, the engine's SimResult and where the w
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from accel_sim.config import Accelerator, load_accelerator
 from accel_sim.engine import simulate as run_engine
+from accel_sim.resources import estimate_resources
 from accel_sim.results import SimResult
 from codesign.ir import Graph
 from codesign.scheduler import schedule
@@ -36,10 +38,19 @@ def is_topology_file(model: str) -> bool:
 
 
 def simulate(model: str | Graph, accel: str | Accelerator = "zcu102", dataflow: str | None = None,
-             layer_dataflows: dict[str, str] | None = None, input_size=None, batch: int = 1) -> Simulation:
-    """Simulate `model` on `accel` (preset name, YAML, SCALE-Sim .cfg, or Accelerator)."""
+             layer_dataflows: dict[str, str] | None = None, input_size=None, batch: int = 1,
+             device=None, compress: Callable[[Graph], Graph] | None = None) -> Simulation:
+    """Simulate `model` on `accel` (preset name, YAML, SCALE-Sim .cfg, or Accelerator).
+
+    `device` (a board or part name, or an accel_sim Device) adds the FPGA resource estimate of
+    the accelerator on it, under `extras["resources"]` (a ResourceEstimate's `to_dict()`).
+    `compress` (Graph -> Graph, e.g. precision and pruning) is applied to the extracted IR.
+    """
     timing = {"extract_s": 0.0}
     accelerator = load_accelerator(accel)
+    extras = {}
+    if device is not None:   # checked first: a bad device name fails before the model is traced
+        extras["resources"] = estimate_resources(accelerator, device).to_dict()
     start = time.perf_counter()
     if isinstance(model, Graph):
         graph, name = model, model.model
@@ -50,6 +61,11 @@ def simulate(model: str | Graph, accel: str | Accelerator = "zcu102", dataflow: 
         graph, name = extract(model, input_size=input_size, batch=batch), model
         timing["extract_s"] = time.perf_counter() - start
     start = time.perf_counter()
+    if compress is not None:
+        if graph is None:
+            from accel_sim.errors import UserError
+            raise UserError("--precision and --prune-* need a model, not a SCALE-Sim topology")
+        graph = compress(graph)
     if graph is None:
         from accel_sim.scalesim_io import read_topology
         workload, per_layer = read_topology(model), None
@@ -63,4 +79,5 @@ def simulate(model: str | Graph, accel: str | Accelerator = "zcu102", dataflow: 
     start = time.perf_counter()
     result = run_engine(workload, accelerator, dataflow_override=dataflow, layer_dataflows=per_layer)
     timing["simulate_s"] = time.perf_counter() - start
-    return Simulation(name, accelerator, graph, result, {k: round(v, 6) for k, v in timing.items()})
+    return Simulation(name, accelerator, graph, result, {k: round(v, 6) for k, v in timing.items()},
+                      extras)

@@ -4,6 +4,7 @@ It walks every fold and every tile explicitly, where the numba kernel uses close
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import dataflows
 from accel_sim.workload import LayerKind
@@ -96,6 +97,21 @@ def naive_layer(is_vec, batch, fr, fc, compute, port, row_op, col_op, pin_op, si
     return pipeline(tiles, bpc), dram, order
 
 
+def naive_rate(accel, b_bits, a_bits):
+    """(MACs per PE per cycle, array rows, array cols) of a layer: the LUT array for binary B
+    operands when there is one, else the best PE-array mode, trying every mode with its passes."""
+    lut = accel.lut_array
+    if lut is not None and b_bits == 1:
+        return Fraction(lut.macs_per_pe_per_cycle, math.ceil(a_bits / lut.a_bits)), lut.rows, lut.cols
+    pe = accel.pe_array
+    modes = pe.macs_per_cycle or [(pe.operand_bits, pe.operand_bits, 1)]
+    rates = []
+    for w, a, r in modes:
+        r = Fraction(1, round(1 / r)) if r < 1 else Fraction(int(r))
+        rates.append(r / (math.ceil(b_bits / w) * math.ceil(a_bits / a)))
+    return max(rates), pe.rows, pe.cols
+
+
 def naive_simulate(workload, accel, dataflow=None):
     """Per-layer (cycles, compute_cycles, dram_bytes) of `simulate`, one layer at a time."""
     df = dataflows.Dataflow(dataflow or accel.pe_array.dataflow)
@@ -118,9 +134,10 @@ def naive_simulate(workload, accel, dataflow=None):
                                      double, accel.dram_bytes_per_cycle)
             out.append((max(math.ceil(t - 1e-6), compute), compute, sum(dram)))
             continue
-        plan = dataflows.plan(df, workload.dims(slice(i, i + 1)), accel.array_shape())
-        passes = math.ceil(b_bits / pe.operand_bits) * math.ceil(a_bits / pe.operand_bits)
-        per_batch = int(plan.row_folds[0] * plan.col_folds[0] * plan.fold_cycles[0]) * passes
+        rate, rows, cols = naive_rate(accel, b_bits, a_bits)
+        spads = accel.register_file.spad_words() if accel.register_file else (0, 0, 0)
+        plan = dataflows.plan(df, workload.dims(slice(i, i + 1)), dataflows.ArrayShape(rows, cols, *spads))
+        per_batch = math.ceil(int(plan.row_folds[0] * plan.col_folds[0] * plan.fold_cycles[0]) / rate)
         o_bits = pe.accum_bits if plan.col_operand == OFMAP else a_bits
         port = max(plan.ifmap_reads[0] * a_bits / (bufs.ifmap.read_bw_words_per_cycle * bufs.ifmap.word_bits),
                    plan.weight_reads[0] * b_bits / (bufs.weight.read_bw_words_per_cycle * bufs.weight.word_bits),
@@ -138,8 +155,9 @@ def naive_simulate(workload, accel, dataflow=None):
 
 def make_accelerator(rows=8, cols=8, dataflow="os", *, ifmap_kib=16.0, weight_kib=16.0,
                      ofmap_kib=16.0, bandwidth_gbps=8.0, double_buffered=True, port_words=64.0,
-                     operand_bits=8, register_file=True, lanes=8, clock_mhz=500.0):
-    """A small accelerator for tests, every knob a keyword."""
+                     operand_bits=8, register_file=True, lanes=8, clock_mhz=500.0,
+                     macs_per_cycle=(), lut_array=None):
+    """A small accelerator for tests, every knob a keyword (`lut_array`: a LutArray or None)."""
     from accel_sim import (Accelerator, Buffer, Buffers, Dram, PEArray, RegisterFile, VectorCycles,
                            VectorUnit)
     from accel_sim.energy import horowitz_45nm
@@ -150,9 +168,9 @@ def make_accelerator(rows=8, cols=8, dataflow="os", *, ifmap_kib=16.0, weight_ki
 
     return Accelerator(
         name="test", clock_mhz=clock_mhz,
-        pe_array=PEArray(rows, cols, dataflow, operand_bits=operand_bits),
+        pe_array=PEArray(rows, cols, dataflow, operand_bits=operand_bits, macs_per_cycle=macs_per_cycle),
         buffers=Buffers(buf(ifmap_kib), buf(weight_kib), buf(ofmap_kib, 32)),
         register_file=RegisterFile(520, 16) if register_file else None,
         dram=Dram(bandwidth_gbps=bandwidth_gbps, energy_pj_per_bit=20.0),
         vector_unit=VectorUnit(lanes, VectorCycles(4, 3, 2, 1, 1, 1)),
-        energy=horowitz_45nm(operand_bits))
+        energy=horowitz_45nm(operand_bits), lut_array=lut_array)

@@ -6,11 +6,16 @@ import dataclasses
 import numpy as np
 from hypothesis import given, settings, strategies as st
 
-from accel_sim import Layer, LayerKind, Workload, simulate
-from naive_sim import make_accelerator
+from accel_sim import Layer, LayerKind, LutArray, Workload, simulate
+from naive_sim import make_accelerator, naive_rate
 
 SETTINGS = settings(max_examples=50, deadline=None)
 BITS = st.sampled_from([1, 2, 4, 8, 16])
+TABLES = st.sampled_from([(), {"w16a16": 0.5, "w8a8": 1, "w4a4": 2}, {"w8a8": 1, "w4a4": 4, "w2a2": 8},
+                          {"w16a16": 0.25, "w8a16": 0.5, "w4a4": 1}])
+LUT_ARRAYS = st.none() | st.builds(LutArray, rows=st.integers(1, 16), cols=st.integers(1, 16),
+                                   macs_per_pe_per_cycle=st.integers(1, 64), luts_per_pe=st.just(100.0),
+                                   a_bits=st.sampled_from([1, 2, 8]))
 
 
 @st.composite
@@ -37,7 +42,8 @@ def accelerators(draw):
         ifmap_kib=draw(st.floats(8, 256)), weight_kib=draw(st.floats(8, 256)),
         ofmap_kib=draw(st.floats(8, 256)), bandwidth_gbps=draw(st.floats(0.05, 200)),
         double_buffered=draw(st.booleans()), port_words=draw(st.floats(1, 64)),
-        operand_bits=draw(st.sampled_from([4, 8, 16])))
+        operand_bits=draw(st.sampled_from([4, 8, 16])), macs_per_cycle=draw(TABLES),
+        lut_array=draw(LUT_ARRAYS))
 
 
 def dram(result):
@@ -49,7 +55,11 @@ def dram(result):
 def test_physical_bounds(workload, accel):
     result = simulate(workload, accel)
     cycles = result.columns["cycles"]
-    assert np.all(cycles * accel.pes >= result.columns["macs"])                  # cycles >= MACs / PEs
+    for i in np.flatnonzero(~workload.is_vector):       # cycles >= MACs / (PEs x MACs per PE-cycle)
+        b_bits = workload.a_bits[i] if workload.b_is_activation[i] else workload.w_bits[i]
+        rate, rows, cols = naive_rate(accel, int(b_bits), int(workload.a_bits[i]))
+        assert cycles[i] * rows * cols * rate >= result.columns["macs"][i]
+        assert result.arrays[i] == ("lut" if accel.lut_array and b_bits == 1 else "pe")
     assert np.all(cycles >= result.columns["compute_cycles"])
     assert np.all(cycles + 1e-6 >= dram(result) / accel.dram_bytes_per_cycle)    # >= DRAM-bound
     assert result.cycles + 1e-6 >= result.roofline_cycles                        # latency >= roofline
@@ -96,3 +106,14 @@ def test_every_dataflow_agrees_on_macs(workload, accel):
         result = simulate(workload, accel, dataflow_override=df)
         np.testing.assert_array_equal(result.columns["macs"], expected)
         assert result.totals.macs == expected.sum()
+
+
+@SETTINGS
+@given(layers(), accelerators())
+def test_narrower_operands_never_take_more_compute(workload, accel):
+    def at(bits):
+        return Workload.from_layers([Layer(n, m=int(m), n=int(k), k=int(k), w_bits=bits, a_bits=bits)
+                                     for n, m, k in zip(workload.names, workload.m + 1, workload.k + 1)])
+    compute = [simulate(at(bits), accel).columns["compute_cycles"] for bits in (16, 8, 4, 2)]
+    for wide, narrow in zip(compute, compute[1:]):
+        assert np.all(narrow <= wide)

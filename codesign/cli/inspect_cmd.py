@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import time
 
+from codesign.cli.compression_args import add_compression_arguments, apply_compression, compression_summary
 from codesign.report import human, table, to_csv
 
 CSV_HEADERS = ["name", "kind", "block", "output_shape", "macs", "params", "weight_elems", "in_elems",
@@ -28,6 +29,7 @@ def add_parser(sub) -> None:
     fmt.add_argument("--json", action="store_true", help="print JSON")
     fmt.add_argument("--csv", action="store_true", help="print one CSV row per op")
     fmt.add_argument("--summary", action="store_true", help="print only totals and the per-kind summary")
+    add_compression_arguments(p)
     p.set_defaults(run=run)
 
 
@@ -37,14 +39,19 @@ def run(args) -> int:
     start = time.perf_counter()
     graph = extract(args.model, input_size=args.input_size, batch=args.batch)
     seconds = time.perf_counter() - start
+    graph = apply_compression(graph, args)
     if args.json:
         data = graph.to_dict()
+        data["compression"] = compression_summary(args)
         data["timing"] = {"extract_s": round(seconds, 4)}
         print(json.dumps(data, indent=1))
     elif args.csv:
         print(to_csv(CSV_HEADERS, [_csv_row(op) for op in graph.ops]), end="")
     else:
         print(render(graph, summary_only=args.summary))
+        chosen = {k: v for k, v in compression_summary(args).items() if v is not None}
+        if chosen:
+            print("\ncompression: " + ", ".join(f"{k} {v}" for k, v in chosen.items()))
         print(f"\nextracted in {seconds:.2f} s")
     return 0
 
@@ -57,13 +64,20 @@ def _csv_row(op) -> list:
             g.m if g else "", g.n if g else "", g.k if g else "", g.batch if g else "", heads]
 
 
+def _bits(op) -> str:
+    """w8a8 for ops with two operands on the PE array; a8 for vector ops (they have no weights)."""
+    return f"w{op.w_bits}a{op.a_bits}" if op.on_pe_array else f"a{op.a_bits}"
+
+
 def render(graph, summary_only: bool = False) -> str:
     totals = graph.totals()
     parts = [f"{graph.model}  input {'x'.join(map(str, graph.input_shape))}"]
     if not summary_only:
         rows = [[op.name, op.kind.value, "x".join(map(str, op.output)), human(op.macs) if op.macs else "-",
-                 human(op.params) if op.params else "-"] for op in graph.ops]
-        parts.append(table(["op", "kind", "output", "MACs", "params"], rows, right={3, 4}))
+                 human(op.params) if op.params else "-", _bits(op), getattr(op.attrs, "heads", "")]
+                for op in graph.ops]
+        parts.append(table(["op", "kind", "output", "MACs", "params", "bits", "heads"], rows,
+                           right={3, 4, 6}))
     kinds = sorted(totals.ops_by_kind, key=lambda k: -totals.macs_by_kind.get(k, 0))
     rows = [[k, totals.ops_by_kind[k], human(totals.macs_by_kind.get(k, 0)),
              f"{100 * totals.macs_by_kind.get(k, 0) / max(totals.macs, 1):.1f}%"] for k in kinds]

@@ -8,22 +8,33 @@ from __future__ import annotations
 import json
 
 from accel_sim.errors import UserError
+from codesign.cli.compression_args import (add_compression_arguments, apply_compression,
+                                           compression_choices, compression_summary)
 from codesign.cli.inspect_cmd import add_model_arguments
 from codesign.report import human, table, to_csv
 
 CSV_FIELDS = ["name", "kind", "dataflow", "macs", "cycles", "compute_cycles", "stall_cycles", "utilization",
               "latency_ms", "energy_pj", "mac_pj", "rf_pj", "buffer_pj", "dram_pj", "vector_pj", "dram_bytes",
-              "dram_ifmap_bytes", "dram_weight_bytes", "dram_ofmap_bytes"]
+              "dram_ifmap_bytes", "dram_weight_bytes", "dram_ofmap_bytes", "array", "peak_macs_per_cycle"]
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser("simulate", help="simulate a model on an accelerator")
     add_model_arguments(p)
+    add_compression_arguments(p)
+    p.add_argument("--fidelity", action="store_true",
+                   help="also measure the compressed model's outputs against the float model")
+    p.add_argument("--checkpoint", default=None, help="weights file for --fidelity (default: seeded init)")
+    p.add_argument("--calibration", default=None, metavar="DIR", help="images for --fidelity")
+    p.add_argument("--evaluator", default=None, metavar="PKG.MOD:FUNC",
+                   help="your own score for --fidelity (e.g. task accuracy)")
     p.add_argument("--accel", default="zcu102", help="preset name (see `codesign presets`), accelerator "
                    "YAML or SCALE-Sim .cfg (default: zcu102)")
     p.add_argument("--dataflow", default=None, help="ws, os, is or rs for every layer (default: the accelerator's)")
     p.add_argument("--layer-dataflow", default=None, metavar="GLOB=DF,...",
                    help="per-op dataflow overrides, e.g. 'blocks.*.attn.qk=os'")
+    p.add_argument("--device", default=None, metavar="BOARD",
+                   help="also estimate the FPGA resources on this board or part (see `codesign devices`)")
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="print JSON")
     fmt.add_argument("--csv", action="store_true", help="print one CSV row per layer")
@@ -36,9 +47,17 @@ def run(args) -> int:
     from codesign.scheduler import parse_overrides
     from codesign.simulation import simulate
 
+    policy, plan = compression_choices(args)
+    compress = (lambda graph: apply_compression(graph, args)) if (policy or plan) else None
     sim = simulate(args.model, args.accel, dataflow=args.dataflow,
                    layer_dataflows=parse_overrides(args.layer_dataflow),
-                   input_size=args.input_size, batch=args.batch)
+                   input_size=args.input_size, batch=args.batch, device=args.device, compress=compress)
+    sim.extras["compression"] = compression_summary(args)
+    if args.fidelity:
+        from codesign.fidelity import evaluate
+        fid = evaluate(args.model, policy, plan, input_size=sim.graph.input_shape[1:] if sim.graph else None,
+                       checkpoint=args.checkpoint, calibration=args.calibration, evaluator=args.evaluator)
+        sim.extras["fidelity"] = fid.to_dict()
     if args.plot:
         from codesign.plots import write_plots
         try:
@@ -52,6 +71,8 @@ def run(args) -> int:
         print(to_csv(CSV_FIELDS, [[row[f] for f in CSV_FIELDS] for row in rows]), end="")
     else:
         print(render(sim, summary_only=args.summary))
+        if "fidelity" in sim.extras:
+            print(render_fidelity(sim.extras["fidelity"]))
         if args.plot:
             print("plots: " + ", ".join(written))
     return 0
@@ -65,11 +86,13 @@ def render(sim, summary_only: bool = False) -> str:
             f"DRAM {a.dram.bandwidth_gbps:g} GB/s")
     parts = [head]
     if not summary_only:
-        rows = [[d["name"], d["kind"], d["dataflow"], human(d["macs"]) if d["macs"] else "-",
+        lut = any(d["array"] == "lut" for d in r.layer_dicts())
+        rows = [[d["name"], d["kind"], d["dataflow"] + ("/lut" if d["array"] == "lut" else ""),
+                 human(d["macs"]) if d["macs"] else "-",
                  human(d["cycles"]), human(d["stall_cycles"]) if d["stall_cycles"] else "-",
                  f"{100 * d['utilization']:.1f}%" if d["macs"] else "-",
                  f"{d['energy_pj'] / 1e6:.3f}", human(d["dram_bytes"], "B")] for d in r.layer_dicts()]
-        parts.append(table(["layer", "kind", "df", "MACs", "cycles", "stalls", "util", "energy µJ", "DRAM"],
+        parts.append(table(["layer", "kind", "df/lut" if lut else "df", "MACs", "cycles", "stalls", "util", "energy µJ", "DRAM"],
                            rows, right={3, 4, 5, 6, 7, 8}))
     t = r.to_dict()["totals"]
     e = t["energy_pj"]
@@ -86,4 +109,31 @@ def render(sim, summary_only: bool = False) -> str:
         f"{t['cycles'] / max(roof['roofline_cycles'], 1):.2f}x the bound",
         "time        extract {extract_s:.2f} s, schedule {schedule_s:.3f} s, simulate {simulate_s:.3f} s".format(
             **sim.timing)]))
+    if "resources" in sim.extras:
+        parts.append(render_resources(sim.extras["resources"]))
     return "\n\n".join(parts)
+
+
+def render_resources(res: dict) -> str:
+    """A few lines: used / available per resource, and whether the design fits."""
+    names = {"dsp": "DSP", "bram18k": "BRAM18K", "uram": "URAM", "lut": "LUT", "ff": "FF"}
+    cells = []
+    for key in res["order"]:
+        used, have, util = res["used"][key], res["available"][key], res["utilization"][key]
+        share = "n/a" if util is None else f"{100 * util:.0f}%"
+        cells.append(f"{names[key]} {used:,}/{have:,} ({share})")
+    lines = [f"resources   on {res['device']} ({res['part']}): " + ", ".join(cells[:3]),
+             "            " + ", ".join(cells[3:])]
+    if res["fits"]:
+        lines.append("            fits")
+    else:
+        key = res["first_overflow"]
+        lines.append(f"            DOES NOT FIT on {res['device']}: {names[key]} overflows first "
+                     f"({res['used'][key]:,} needed, {res['available'][key]:,} available)")
+    return "\n".join(lines)
+
+
+def render_fidelity(fid: dict) -> str:
+    keys = [k for k in ("cosine_similarity", "top1_agreement", "mean_sqnr_db", "cross_image_cosine") if k in fid]
+    return "fidelity    " + ", ".join(f"{k} {fid[k]:.4f}" if isinstance(fid[k], float) else f"{k} {fid[k]}"
+                                       for k in keys)

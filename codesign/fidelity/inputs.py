@@ -1,0 +1,120 @@
+"""What a fidelity run reads: the real model (seeded init or a checkpoint) and the calibration images.
+
+Each input also has a content digest, so that results can be cached by what went in.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+
+from codesign.errors import UserError
+from codesign.frontend import build_model
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".ppm", ".tif", ".tiff")
+_IMAGENET_MEAN = (0.485, 0.456, 0.406)
+_IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def file_sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def load_model(model: str, seed: int, checkpoint: str | None):
+    """The model on CPU in eval mode: timm's own init under `seed`, then the checkpoint if given."""
+    import torch
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        module = build_model(model, device="cpu")
+    if checkpoint is not None:
+        load_checkpoint(module, checkpoint, model)
+    return module.eval()
+
+
+def load_checkpoint(module, path: str, model: str) -> None:
+    """Load a state dict (torch.load with weights_only, or safetensors); UserError on the first misfit."""
+    import torch
+
+    if not os.path.isfile(path):
+        raise UserError(f"checkpoint {path!r} does not exist")
+    try:
+        if path.endswith(".safetensors"):
+            from safetensors.torch import load_file
+            state = load_file(path, device="cpu")
+        else:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # pickle, zip and safetensors errors all mean "not a readable checkpoint"
+        reason = (str(exc).strip().splitlines() or [""])[0][:200]
+        raise UserError(f"cannot read checkpoint {path!r}: {type(exc).__name__}: {reason}") from None
+    for wrapper in ("state_dict", "model"):  # training scripts often nest the weights once
+        if isinstance(state, dict) and isinstance(state.get(wrapper), dict):
+            state = state[wrapper]
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise UserError(f"checkpoint {path!r} is not a state dict of tensors")
+    expected = module.state_dict()
+    for key, tensor in expected.items():
+        if key not in state:
+            raise UserError(f"checkpoint {path!r} does not fit {model}: first mismatching key {key!r} "
+                            "(missing from the checkpoint)")
+        if tuple(state[key].shape) != tuple(tensor.shape):
+            raise UserError(f"checkpoint {path!r} does not fit {model}: first mismatching key {key!r} "
+                            f"(shape {tuple(state[key].shape)}, model expects {tuple(tensor.shape)})")
+    extra = [key for key in state if key not in expected]
+    if extra:
+        raise UserError(f"checkpoint {path!r} does not fit {model}: first mismatching key {extra[0]!r} "
+                        "(not in the model)")
+    module.load_state_dict(state, strict=True)
+
+
+def image_files(directory: str, samples: int) -> list[str]:
+    if not os.path.isdir(directory):
+        raise UserError(f"calibration directory {directory!r} does not exist")
+    names = sorted(n for n in os.listdir(directory) if n.lower().endswith(IMAGE_EXTENSIONS))
+    if not names:
+        raise UserError(f"calibration directory {directory!r} has no images ({', '.join(IMAGE_EXTENSIONS)})")
+    return [os.path.join(directory, n) for n in names[:samples]]
+
+
+def calibration_digest(calibration: str | None, samples: int, seed: int) -> str:
+    """What identifies the calibration batch: the seed for random images, else the images' bytes."""
+    if calibration is None:
+        return f"random:samples={samples}:seed={seed}"
+    digest = hashlib.sha256()
+    for path in image_files(calibration, samples):
+        digest.update(os.path.basename(path).encode() + b"\0" + file_sha256(path).encode())
+    return f"images:{digest.hexdigest()}"
+
+
+def calibration_batch(calibration: str | None, samples: int, seed: int, input_size, module):
+    """`samples` images of `input_size` (C, H, W): seeded N(0, 1) noise, or files from a directory.
+
+    Files are read with PIL, resized to H x W and normalised with the model's mean and std.
+    """
+    import torch
+
+    if calibration is None:
+        generator = torch.Generator().manual_seed(seed)
+        return torch.randn((samples, *input_size), generator=generator)
+    from PIL import Image
+
+    channels, height, width = input_size
+    if channels not in (1, 3):
+        raise UserError(f"calibration images need a 1- or 3-channel model input, not {channels} channels")
+    cfg = getattr(module, "pretrained_cfg", None) or {}
+    mean = torch.tensor(cfg.get("mean", _IMAGENET_MEAN)[:channels]).view(-1, 1, 1)
+    std = torch.tensor(cfg.get("std", _IMAGENET_STD)[:channels]).view(-1, 1, 1)
+    images = []
+    for path in image_files(calibration, samples):
+        try:
+            with Image.open(path) as img:
+                img = img.convert("L" if channels == 1 else "RGB").resize((width, height), Image.BILINEAR)
+                data = torch.frombuffer(bytearray(img.tobytes()), dtype=torch.uint8)
+        except OSError as exc:
+            raise UserError(f"cannot read calibration image {path!r}: {exc}") from None
+        pixels = data.view(height, width, channels).permute(2, 0, 1).float() / 255.0
+        images.append((pixels - mean) / std)
+    return torch.stack(images)
