@@ -81,7 +81,7 @@ class SimResult:
     peak_macs_per_cycle: np.ndarray | None = None   # per layer: its array's PEs x MACs per PE per
     # cycle at its widths (vector layers: the PE array at its native width); None: `pes`
 
-    def _peak(self) -> np.ndarray:
+    def layer_peak_macs_per_cycle(self) -> np.ndarray:
         if self.peak_macs_per_cycle is None:
             return np.full(len(self), float(self.pes))
         return self.peak_macs_per_cycle
@@ -123,7 +123,7 @@ class SimResult:
     @property
     def utilization(self) -> float:
         """MACs done / MACs the arrays could have done in these cycles at each layer's widths."""
-        capacity = float((self._peak() * self.columns["cycles"]).sum())
+        capacity = float((self.layer_peak_macs_per_cycle() * self.columns["cycles"]).sum())
         return float(self.columns["macs"].sum()) / capacity if capacity else 0.0
 
     @property
@@ -144,12 +144,12 @@ class SimResult:
         return "memory" if self.dram_bound_cycles > self.compute_bound_cycles else "compute"
 
     def layer_utilization(self) -> np.ndarray:
-        capacity = self._peak() * self.columns["cycles"]
+        capacity = self.layer_peak_macs_per_cycle() * self.columns["cycles"]
         return np.divide(self.columns["macs"], capacity, out=np.zeros(len(self)), where=capacity > 0)
 
     def layer_dicts(self) -> list[dict]:
         util = self.layer_utilization()
-        peak = self._peak()
+        peak = self.layer_peak_macs_per_cycle()
         out = []
         for i in range(len(self)):
             row = {"name": self.names[i], "kind": self.kinds[i], "dataflow": self.dataflows[i],

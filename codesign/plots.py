@@ -26,10 +26,12 @@ def roofline(sim, path: str) -> str:
     dram = cols["dram_ifmap_bytes"] + cols["dram_weight_bytes"] + cols["dram_ofmap_bytes"]
     intensity = np.divide(cols["macs"], dram, out=np.zeros(len(r)), where=dram > 0)
     achieved = np.divide(cols["macs"], seconds, out=np.zeros(len(r)), where=seconds > 0)
-    peak = r.pes * r.clock_mhz * 1e6
+    keep = pe & (intensity > 0) & (achieved > 0)
+    # the roof at the widths these layers run at (DSP packing / LUT array), not just PEs x clock
+    peak_per_cycle = r.layer_peak_macs_per_cycle()
+    peak = float(peak_per_cycle[keep].max() if keep.any() else r.pes) * r.clock_mhz * 1e6
     bandwidth = r.dram_bytes_per_cycle * r.clock_mhz * 1e6
     fig, ax = plt.subplots(figsize=(7, 5))
-    keep = pe & (intensity > 0) & (achieved > 0)
     xs = np.logspace(np.log10(max(intensity[keep].min() / 4, 1e-3)), np.log10(intensity[keep].max() * 4), 200) \
         if keep.any() else np.logspace(-2, 4, 200)
     ax.loglog(xs, np.minimum(peak, bandwidth * xs), "k-", label=f"roof: {peak / 1e9:.0f} GMAC/s, "
