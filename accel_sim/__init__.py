@@ -1,22 +1,35 @@
 """Accelerator description and numba simulation engine; imports numpy and numba only, never torch.
 The public API: load an Accelerator, build a Workload, `simulate` it, read the SimResult.
 """
-from accel_sim.config import (Accelerator, Buffer, Buffers, Dram, LutArray, PEArray, RegisterFile,
-                              VectorCycles, VectorUnit, accelerator_from_dict, list_presets,
-                              load_accelerator, parse_dataflow)
-from accel_sim.devices import Device, get_device, list_devices
-from accel_sim.energy import EnergyTable
-from accel_sim.engine import simulate
-from accel_sim.errors import UserError
-from accel_sim.resources import ResourceEstimate, estimate_resources
-from accel_sim.results import Cost, SimResult
-from accel_sim.scalesim_io import read_scalesim_cfg, read_topology, read_topology_layers
-from accel_sim.workload import VECTOR_FAMILIES, Layer, LayerKind, Workload
-from dataflows import Dataflow
+import importlib
 
-__all__ = ["Accelerator", "Buffer", "Buffers", "Cost", "Dataflow", "Device", "Dram", "EnergyTable",
-           "Layer", "LayerKind", "LutArray", "PEArray", "RegisterFile", "ResourceEstimate", "SimResult",
-           "UserError", "VECTOR_FAMILIES", "VectorCycles", "VectorUnit", "Workload",
-           "accelerator_from_dict", "estimate_resources", "get_device", "list_devices", "list_presets",
-           "load_accelerator", "parse_dataflow", "read_scalesim_cfg", "read_topology",
-           "read_topology_layers", "simulate"]
+# name -> submodule; loaded on first use so that `accel_sim.errors` alone stays cheap to import
+_API = {
+    "Accelerator": "config", "Buffer": "config", "Buffers": "config", "Dram": "config",
+    "LutArray": "config", "PEArray": "config", "RegisterFile": "config", "VectorCycles": "config",
+    "VectorUnit": "config", "accelerator_from_dict": "config", "list_presets": "config",
+    "load_accelerator": "config", "parse_dataflow": "config",
+    "Device": "devices", "get_device": "devices", "list_devices": "devices",
+    "EnergyTable": "energy", "simulate": "engine", "UserError": "errors",
+    "ResourceEstimate": "resources", "estimate_resources": "resources",
+    "Cost": "results", "SimResult": "results",
+    "read_scalesim_cfg": "scalesim_io", "read_topology": "scalesim_io", "read_topology_layers": "scalesim_io",
+    "VECTOR_FAMILIES": "workload", "Layer": "workload", "LayerKind": "workload", "Workload": "workload",
+}
+
+__all__ = sorted([*_API, "Dataflow"])
+
+
+def __getattr__(name: str):
+    if name == "Dataflow":
+        from dataflows import Dataflow
+        return Dataflow
+    if name in _API:
+        value = getattr(importlib.import_module(f"accel_sim.{_API[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'accel_sim' has no attribute {name!r}")
+
+
+def __dir__():
+    return __all__
