@@ -165,7 +165,9 @@ def read_topology_layers(path, *, bits: int = SCALESIM_WORD_BITS) -> list[Layer]
             col = 4 if fh > h else 5
             raise UserError(f"{label}: line {line}, column {col}: the filter ({fh}x{fw}) is larger "
                             f"than the IFMAP ({h}x{w})")
-        oh, ow = (h - fh) // sh + 1, (w - fw) // sw + 1
+        # SCALE-Sim sizes the ofmap as ceil((H - R + S) / S): a partial last window counts when the
+        # stride does not divide H - R (PyTorch floors). Its files are read with its definition.
+        oh, ow = -(-(h - fh + sh) // sh), -(-(w - fw + sw) // sw)
         if "DP" in name:   # SCALE-Sim's depthwise rows: one single-channel layer per channel
             layers.append(Layer(name, LayerKind.CONV, m=oh * ow, n=nf, k=fh * fw, batch=ch,
                                 a_elems=h * w, kh=fh, kw=fw, stride=sh, oh=oh, ow=ow,

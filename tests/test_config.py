@@ -189,12 +189,13 @@ def test_bad_topology(tmp_path, text, words):
 
 
 def test_conv_topology(tmp_path):
-    # 224x224 padded to 230, 7x7 stride 2 -> (230-7)//2+1 = 112; m = 112*112, k = 7*7*3
+    # 224x224 padded to 230, 7x7 stride 2: SCALE-Sim's ofmap is ceil((230-7+2)/2) = 113 (PyTorch,
+    # which floors, has 112); m = 113*113, k = 7*7*3
     path = tmp_path / "conv.csv"
     path.write_text("Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, "
                     "Num Filter, Strides,\nconv1, 230, 230, 7, 7, 3, 64, 2,\nDP_1, 16, 16, 3, 3, 32, 1, 1,\n")
     wl = read_topology(str(path))
-    assert (wl.m[0], wl.n[0], wl.k[0], wl.oh[0]) == (112 * 112, 64, 147, 112)
+    assert (wl.m[0], wl.n[0], wl.k[0], wl.oh[0]) == (113 * 113, 64, 147, 113)
     assert (wl.batch[1], wl.k[1], wl.m[1]) == (32, 9, 14 * 14)   # depthwise: one GEMM per channel
 
 

@@ -49,3 +49,25 @@ def test_utilization_matches_scalesim_compute_util(golden):
     util = result.columns["macs"] / (1024 * (result.columns["compute_cycles"] - 1))
     expected = [r["Compute Util %"] / 100 for r in report("COMPUTE_REPORT.csv")]
     np.testing.assert_allclose(util, expected, rtol=1e-3)
+
+
+CONV_REF = os.path.join(REF, "resnet18_conv_32x32")
+
+
+@pytest.mark.parametrize("form", ["topology.csv", "gemm_topology.csv"])
+def test_conv_and_gemm_cycles_under_every_systolic_dataflow(form):
+    """Strided convs included: SCALE-Sim sizes the ofmap as ceil((H - R + S) / S)."""
+    with open(os.path.join(CONV_REF, "total_cycles.csv"), newline="") as fh:
+        expected = {(r["layer"], r["dataflow"]): int(r["total_cycles"]) for r in csv.DictReader(fh)}
+    workload = read_topology(os.path.join(CONV_REF, form))
+    base = load_accelerator(os.path.join(REF, "scale_32x32_os.cfg"))
+    checked = 0
+    for dataflow in ("os", "ws", "is"):
+        accel = base.with_dataflow(dataflow)
+        accel = dataclasses.replace(accel, dram=dataclasses.replace(accel.dram, bandwidth_gbps=1e6))
+        result = simulate(workload, accel)
+        for name, cycles in zip(result.names, result.columns["compute_cycles"]):
+            if (name, dataflow) in expected:
+                assert int(cycles) - 1 == expected[(name, dataflow)], (name, dataflow)
+                checked += 1
+    assert checked == (9 if form == "topology.csv" else 4)
