@@ -28,8 +28,8 @@ PINS = ["scalesim==3.0.0", "numpy==2.3.5"]
 RUNNER = r"""
 import inspect, json, sys, time, os
 from scalesim.scale_sim import scalesim
-cfg, topo, layout, out = sys.argv[1:5]
-kwargs = dict(save_disk_space=True, verbose=False, config=cfg, topology=topo, input_type_gemm=True)
+cfg, topo, layout, out, mode = sys.argv[1:6]
+kwargs = dict(save_disk_space=True, verbose=False, config=cfg, topology=topo, input_type_gemm=mode == "gemm")
 if "layout" in inspect.signature(scalesim.__init__).parameters:
     kwargs["layout"] = layout
 start = time.perf_counter()
@@ -58,6 +58,22 @@ def ensure_venv() -> None:
     subprocess.run([VENV_PY, "-m", "pip", "install", "--quiet", *PINS], check=True, env=clean_env())
 
 
+def run_scalesim(config: str, topology: str, mode: str = "gemm") -> dict:
+    """SCALE-Sim's `Total Cycles` per layer of `topology` ("gemm" or "conv" form) and its wall time."""
+    ensure_venv()
+    work = tempfile.mkdtemp(prefix="scalesim_")
+    layout = os.path.join(work, "layout.csv")
+    with open(layout, "w", encoding="utf-8") as fh:
+        fh.write("Layer name, IFMAP Height Intraline Factor,\n")
+    out_dir = os.path.join(work, "out")
+    os.makedirs(out_dir)
+    proc = subprocess.run([VENV_PY, "-c", RUNNER, os.path.abspath(config), os.path.abspath(topology), layout,
+                           out_dir, mode], capture_output=True, text=True, cwd=work, env=clean_env())
+    if proc.returncode != 0:
+        sys.exit(f"SCALE-Sim failed:\n{proc.stderr[-2000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", default=os.path.join(REFERENCE, "scale_32x32_os.cfg"))
@@ -74,9 +90,6 @@ def main() -> None:
     topo = os.path.join(work, "one_layer.csv")
     with open(topo, "w", encoding="utf-8") as fh:
         fh.write(lines[0] + "\n" + rows[0] + "\n")
-    layout = os.path.join(work, "layout.csv")
-    with open(layout, "w", encoding="utf-8") as fh:
-        fh.write("Layer name, IFMAP Height Intraline Factor,\n")
 
     accel = load_accelerator(args.config)
     workload = read_topology(topo)
@@ -90,14 +103,7 @@ def main() -> None:
     ours_s = statistics.median(times)
     ours_ample = simulate(workload, ample)
 
-    ensure_venv()
-    out_dir = os.path.join(work, "out")
-    os.makedirs(out_dir)
-    proc = subprocess.run([VENV_PY, "-c", RUNNER, args.config, topo, layout, out_dir],
-                          capture_output=True, text=True, cwd=work, env=clean_env())
-    if proc.returncode != 0:
-        sys.exit(f"SCALE-Sim failed:\n{proc.stderr[-2000:]}")
-    theirs = json.loads(proc.stdout.strip().splitlines()[-1])
+    theirs = run_scalesim(args.config, topo, "gemm")
 
     compute = int(ours_ample.columns["compute_cycles"][0])
     print(f"layer {args.layer}: {workload.m[0]} x {workload.n[0]} x {workload.k[0]} on {accel.name}")

@@ -1,0 +1,288 @@
+"""Reproduces reference figures from other tools and papers with this tool and prints each error.
+
+Writes a Markdown report with tables and plots to benchmarks/out/validation/ (`make validate`).
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import dataclasses
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+REFERENCE = os.path.join(ROOT, "tests", "reference", "scalesim")
+sys.path.insert(0, HERE)
+
+from accel_sim import LutArray, estimate_resources, get_device, load_accelerator, read_topology  # noqa: E402
+from accel_sim import simulate as run_engine  # noqa: E402
+from accel_sim.resources import finn_r_luts_per_pe  # noqa: E402
+from codesign.frontend import extract  # noqa: E402
+from codesign.simulation import simulate  # noqa: E402
+from codesign.transforms import apply_precision, parse_precision  # noqa: E402
+
+MAC_MODELS = ["resnet18", "resnet50", "mobilenetv3_large_100", "efficientnet_b0", "convnext_tiny",
+              "regnety_016", "vit_tiny_patch16_224", "deit_tiny_patch16_224", "vit_base_patch16_224",
+              "swin_tiny_patch4_window7_224"]
+FVCORE_PIN = "fvcore==0.1.5.post20221221"
+FVCORE_OPS = {"conv", "linear", "matmul", "bmm", "einsum", "addmm"}
+
+# Published figures (what each row is compared with).
+EYERISS_FPS = 34.7   # Chen et al., JSSC 2017, Table V: AlexNet CONV1-5, batch 4, 200 MHz, 278 mW
+VAQF_FPS = {"w1a8": 24.0, "w1a6": 30.0}  # Sun et al., VAQF (arXiv 2201.06618, 2022): DeiT-base,
+# binary weights, on ZCU102; the figures as read in issue 7 (about 24 fps at 8-bit, 30 at 6-bit).
+
+
+def pct(ours: float, ref: float) -> float:
+    return 100.0 * (ours - ref) / ref
+
+
+# --- MACs against fvcore -----------------------------------------------------------------------
+def fvcore_macs(name: str) -> int:
+    import torch
+    from fvcore.nn import FlopCountAnalysis
+
+    from codesign.frontend.torchvision_compat import import_timm
+
+    timm = import_timm()
+    timm.layers.set_fused_attn(False)  # fvcore does not count scaled_dot_product_attention
+    try:
+        model = timm.create_model(name, pretrained=False).eval()
+    finally:
+        timm.layers.set_fused_attn(True)
+    size = model.pretrained_cfg.get("input_size", (3, 224, 224))
+    analysis = FlopCountAnalysis(model, torch.zeros(1, *size))
+    analysis.unsupported_ops_warnings(False)
+    analysis.uncalled_modules_warnings(False)
+    return sum(v for k, v in analysis.by_operator().items() if k in FVCORE_OPS)
+
+
+def ensure_fvcore() -> None:
+    try:
+        import fvcore  # noqa: F401
+    except ImportError:
+        print(f"installing {FVCORE_PIN} (counts MACs for the comparison) ...", flush=True)
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", FVCORE_PIN], check=True)
+
+
+def macs_vs_fvcore(models) -> list[dict]:
+    ensure_fvcore()
+    rows = []
+    for name in models:
+        ours = extract(name).totals().macs
+        ref = fvcore_macs(name)
+        rows.append({"model": name, "ours": ours, "fvcore": ref, "error_pct": pct(ours, ref)})
+        print(f"  MACs {name:32s} ours {ours:>15,d}  fvcore {ref:>15,d}  {pct(ours, ref):+.3f}%", flush=True)
+    return rows
+
+
+# --- cycles against SCALE-Sim ------------------------------------------------------------------
+def _ample(accel, dataflow: str):
+    accel = accel.with_dataflow(dataflow)
+    return dataclasses.replace(accel, dram=dataclasses.replace(accel.dram, bandwidth_gbps=1e6))
+
+
+def _write_cfg(base_cfg: str, dataflow: str, path: str) -> str:
+    with open(base_cfg, encoding="utf-8") as fh:
+        text = fh.read()
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(text.replace("Dataflow : os", f"Dataflow : {dataflow}"))
+    return path
+
+
+def _our_cycles(cfg: str, topology: str, dataflow: str) -> list[int]:
+    result = run_engine(read_topology(topology), _ample(load_accelerator(cfg), dataflow))
+    return [int(c) - 1 for c in result.columns["compute_cycles"]]  # SCALE-Sim counts from 0
+
+
+def stored_scalesim_rows() -> list[dict]:
+    """The four ViT-B/16 GEMMs on 32x32 OS against SCALE-Sim's own stored reports."""
+    with open(os.path.join(REFERENCE, "vit_b16_gemm_32x32_os", "COMPUTE_REPORT.csv")) as fh:
+        ref = [int(r[" Total Cycles"]) for r in csv.DictReader(fh)]
+    ours = _our_cycles(os.path.join(REFERENCE, "scale_32x32_os.cfg"), os.path.join(REFERENCE, "vit_b16_gemm.csv"), "os")
+    names = [r.split(",")[0] for r in open(os.path.join(REFERENCE, "vit_b16_gemm.csv")).read().splitlines()[1:]]
+    return [{"layer": f"vit_b16 {n}", "form": "gemm", "dataflow": "os", "ours": o, "scalesim": r,
+             "error_pct": pct(o, r)} for n, o, r in zip(names, ours, ref)]
+
+
+CONV_TOPOLOGY = """Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,
+resnet18_layer1_conv,58,58,3,3,64,64,1,
+resnet18_layer2_down,56,56,1,1,64,128,2,
+resnet18_layer2_conv1,58,58,3,3,64,128,2,
+"""
+GEMM_TOPOLOGY = """Layer, M, N, K,
+deit_tiny_qkv,197,576,192,
+deit_tiny_fc2,197,192,768,
+"""
+
+
+def live_scalesim_rows() -> list[dict]:
+    """Run SCALE-Sim 3.0.0 itself (own venv) on conv layers (OS, WS, IS) and GEMMs (WS, IS)."""
+    from bench_vs_scalesim import run_scalesim
+
+    work = tempfile.mkdtemp(prefix="validate_")
+    rows = []
+    for form, text, flows in (("conv", CONV_TOPOLOGY, ("os", "ws", "is")), ("gemm", GEMM_TOPOLOGY, ("ws", "is"))):
+        topo = os.path.join(work, f"{form}.csv")
+        with open(topo, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        names = [line.split(",")[0] for line in text.splitlines()[1:]]
+        for df in flows:
+            cfg = _write_cfg(os.path.join(REFERENCE, "scale_32x32_os.cfg"), df, os.path.join(work, f"{df}.cfg"))
+            start = time.perf_counter()
+            theirs = run_scalesim(cfg, topo, form)
+            print(f"  SCALE-Sim {form} {df}: {time.perf_counter() - start:.1f} s", flush=True)
+            for n, o, r in zip(names, _our_cycles(cfg, topo, df), theirs["total_cycles"]):
+                rows.append({"layer": n, "form": form, "dataflow": df, "ours": o, "scalesim": r,
+                             "error_pct": pct(o, r)})
+    return rows
+
+
+# --- published accelerators --------------------------------------------------------------------
+def eyeriss_alexnet() -> dict:
+    graph = extract("published_models:alexnet_convs", input_size=(3, 227, 227), batch=4)
+    sim = simulate(graph, "eyeriss")
+    convs = [d for d in sim.result.layer_dicts() if d["kind"] == "conv2d"]
+    per_ms = 1.0 / (sim.accelerator.clock_mhz * 1e3)
+    conv_ms = sum(d["cycles"] for d in convs) * per_ms
+    compute_ms = sum(d["compute_cycles"] for d in convs) * per_ms
+    fps = 4 * 1e3 / conv_ms
+    return {"design": "Eyeriss 12x14 RS, 200 MHz, 16-bit", "workload": "AlexNet CONV1-5, batch 4",
+            "published_fps": EYERISS_FPS, "ours_fps": fps, "error_pct": pct(fps, EYERISS_FPS),
+            "compute_only_fps": 4 * 1e3 / compute_ms, "all_layers_fps": 4 * 1e3 / sim.result.latency_ms,
+            "stall_share": 1 - compute_ms / conv_ms,
+            "conv1_stall_share": convs[0]["stall_cycles"] / convs[0]["cycles"]}
+
+
+def vaqf_like_zcu102():
+    """zcu102 plus a LUT array of XNOR/add PEs (FINN-R cost model) using about half the LUTs."""
+    base = load_accelerator("zcu102")
+    device = get_device("zcu102")
+    simd = 32
+    luts = finn_r_luts_per_pe(simd, 1, 8, 24)
+    budget = 0.5 * device.lut - estimate_resources(base, device).used["lut"]
+    cols = 16
+    rows = max(1, int(budget // (luts * cols)))
+    accel = dataclasses.replace(base, name="zcu102+lut", lut_array=LutArray(rows=rows, cols=cols,
+                                macs_per_pe_per_cycle=simd, luts_per_pe=luts, a_bits=8))
+    return accel, estimate_resources(accel, device)
+
+
+def vaqf_deit_base() -> list[dict]:
+    graph = extract("deit_base_patch16_224")
+    lut_accel, res = vaqf_like_zcu102()
+    rows = []
+    for act in (8, 6):
+        key = f"w1a{act}"
+        policy = parse_precision(f"default={key},patch_embed.proj=w8a{act},head=w8a{act}")
+        compressed = apply_precision(graph, policy)
+        for accel in ("zcu102", lut_accel):
+            sim = simulate(compressed, accel)
+            name = accel if isinstance(accel, str) else accel.name
+            rows.append({"design": name, "precision": key, "published_fps": VAQF_FPS[key],
+                         "ours_fps": sim.result.fps, "error_pct": pct(sim.result.fps, VAQF_FPS[key]),
+                         "fits": res.fits if not isinstance(accel, str) else True,
+                         "stall_share": sim.result.totals.stall_cycles / sim.result.cycles,
+                         "lut_pes": 0 if isinstance(accel, str) else accel.lut_array.pes})
+    return rows
+
+
+# --- report --------------------------------------------------------------------------------------
+def md_table(rows: list[dict], columns: list[str]) -> str:
+    def fmt(v):
+        if isinstance(v, float):
+            return f"{v:,.3f}" if abs(v) < 1e4 else f"{v:,.0f}"
+        return f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else str(v)
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(fmt(r[c]) for c in columns) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def plot(macs, cycles, path: str) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4.5))
+    a.loglog([r["fvcore"] for r in macs], [r["ours"] for r in macs], "o")
+    lo, hi = min(r["fvcore"] for r in macs), max(r["fvcore"] for r in macs)
+    a.loglog([lo, hi], [lo, hi], "k--", lw=0.8)
+    a.set_xlabel("fvcore MACs")
+    a.set_ylabel("codesign MACs")
+    a.set_title("MACs per model")
+    b.loglog([r["scalesim"] for r in cycles], [r["ours"] for r in cycles], "o")
+    lo, hi = min(r["scalesim"] for r in cycles), max(r["scalesim"] for r in cycles)
+    b.loglog([lo, hi], [lo, hi], "k--", lw=0.8)
+    b.set_xlabel("SCALE-Sim Total Cycles")
+    b.set_ylabel("codesign compute cycles - 1")
+    b.set_title("Cycles per layer (32x32 array)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=os.path.join(HERE, "out", "validation"))
+    parser.add_argument("--no-scalesim", action="store_true", help="skip running SCALE-Sim itself")
+    parser.add_argument("--models", nargs="*", default=MAC_MODELS)
+    args = parser.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+
+    print("MACs against fvcore ...", flush=True)
+    macs = macs_vs_fvcore(args.models)
+    print("cycles against SCALE-Sim ...", flush=True)
+    cycles = stored_scalesim_rows() + ([] if args.no_scalesim else live_scalesim_rows())
+    print("published accelerators ...", flush=True)
+    eyeriss = eyeriss_alexnet()
+    vaqf = vaqf_deit_base()
+    plot(macs, cycles, os.path.join(args.out, "agreement.png"))
+
+    report = "\n\n".join([
+        "# Validation report",
+        "Produced by `benchmarks/validate.py`; every row compares this tool with a figure produced by "
+        "another tool or published in a paper.",
+        "## MACs against fvcore 0.1.5\n\nconv + linear + matmul/bmm/einsum/addmm, attention unfused, "
+        "timm models at their default input, batch 1.\n\n"
+        + md_table(macs, ["model", "ours", "fvcore", "error_pct"]),
+        "## Compute cycles against SCALE-Sim 3.0.0\n\n32x32 array, DRAM ample. `ours` is our cycle count "
+        "minus one (SCALE-Sim reports the 0-based index of the last cycle).\n\n"
+        + md_table(cycles, ["layer", "form", "dataflow", "ours", "scalesim", "error_pct"]),
+        "![agreement](agreement.png)",
+        "## Eyeriss on AlexNet (Chen et al., JSSC 2017)\n\n"
+        + md_table([eyeriss], ["design", "workload", "published_fps", "ours_fps", "error_pct", "compute_only_fps",
+                               "all_layers_fps"])
+        + f"\n\n**Gap.** Without memory stalls the five conv layers would run at "
+        f"{eyeriss['compute_only_fps']:.1f} fps ({pct(eyeriss['compute_only_fps'], EYERISS_FPS):+.0f}%): the "
+        f"row-stationary compute model is close. Stalls are {100 * eyeriss['stall_share']:.0f}% of the conv "
+        f"time, {100 * eyeriss['conv1_stall_share']:.0f}% of CONV1's: the engine does not tile the output "
+        "rows of a layer, so with a 108 KiB global buffer CONV1 (stride 4, 11x11) refetches its ifmap "
+        "and spills partial sums to DRAM, where the chip's mapper tiles them on chip. LRN and pooling, "
+        "which Eyeriss does not run on its array, are excluded from the comparison.",
+        "## VAQF: DeiT-base with binary weights on ZCU102 (Sun et al., 2022)\n\n"
+        "Our `zcu102` preset (a 64x64 INT8 DSP array: binary layers run at its INT8 rate) and the "
+        "same with a LUT array of XNOR/add PEs sized by the FINN-R cost model to about half the "
+        "device's LUTs. First and last layers at 8-bit weights.\n\n"
+        + md_table(vaqf, ["design", "precision", "published_fps", "ours_fps", "error_pct", "stall_share",
+                          "lut_pes", "fits"])
+        + "\n\n**Gap.** The DSP-path figures are within the published range's order of magnitude but "
+        "do not speed up from 8- to 6-bit activations: our INT8 DSP array has no 6-bit mode, so a6 "
+        "runs at the a8 rate and only moves fewer bytes, whereas VAQF's generated design packs "
+        "narrower activations. The LUT-array variant is far slower: under the FINN-R cost model a "
+        "32-lane binary x 8-bit PE costs about 1,600 LUTs, so only a few dozen PEs fit beside the "
+        "DSP array, and those are starved by buffer ports sized for the DSP array (most of their "
+        "time is stalls). VAQF's actual architecture (its PE organisation and clock) is not "
+        "reproduced here; this row shows what a generic LUT array of that cost would do.",
+    ])
+    path = os.path.join(args.out, "validation.md")
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(report + "\n")
+    print(report)
+    print(f"\nreport: {path}")
+
+
+if __name__ == "__main__":
+    main()
