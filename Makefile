@@ -16,10 +16,12 @@ $(STAMP): pyproject.toml requirements-timm.txt Makefile
 	# torch is pinned to the local CPU build 2.13.0 in pyproject.toml; an unpinned torch pulls CUDA.
 	$(PY) -m pip install --quiet -e ".[dev]"
 	$(PY) -m pip install --quiet --no-deps -r requirements-timm.txt
+	$(PY) -m pip install --quiet --no-deps "hls4ml==1.3.0"  # only its ap_int/ap_fixed headers (HLS tests); no tensorflow
 	touch $(STAMP)
 
 demo: $(STAMP)
 	$(VENV)/bin/codesign simulate deit_tiny_patch16_224 --accel zcu102 --summary --plot $(DEMO_OUT)
+	$(VENV)/bin/codesign emit-hls deit_tiny_patch16_224 --accel zcu102 --device zcu102 --precision w8a8 -o $(DEMO_OUT)/hls --force
 
 test: $(STAMP)
 	$(PY) -m pytest -q

@@ -44,4 +44,16 @@ def inspect(model: str, input_size=None, batch: int = 1, precision=None, prune_h
     return graph
 
 
-__all__ = ["inspect", "__version__", *_TRANSFORMS]
+def emit_hls(model, accel="zcu102", device="zcu102", precision=None, prune_heads=None, prune_mlp=None,
+             layers=None, tb_layers=None, out_dir: str = "out/hls", force: bool = False, **options):
+    """Write the Vitis HLS project of a design point into `out_dir` (see `codesign emit-hls`).
+
+    Returns an EmitResult (files written, the layer table, the testbench cases; `to_dict()`).
+    `options`: dataflow, layer_dataflows, input_size, batch, seed.
+    """
+    from codesign.hls.emit import emit_hls as _emit
+    return _emit(model, accel=accel, device=device, precision=precision, prune_heads=prune_heads,
+                 prune_mlp=prune_mlp, layers=layers, tb_layers=tb_layers, out_dir=out_dir, force=force, **options)
+
+
+__all__ = ["inspect", "emit_hls", "__version__", *_TRANSFORMS]

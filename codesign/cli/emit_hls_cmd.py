@@ -1,0 +1,93 @@
+"""`codesign emit-hls MODEL --accel PRESET --device BOARD --precision SPEC -o DIR`: a Vitis HLS project.
+
+Or `--from-results FILE --row N`: the design point of one sweep/search result row (see
+codesign/hls/results.py for the columns read). Flags given on the command line win over the row.
+"""
+from __future__ import annotations
+
+import json
+
+from accel_sim.errors import UserError
+from codesign.cli.compression_args import add_compression_arguments
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("emit-hls", help="write a Vitis HLS project for a design point")
+    p.add_argument("model", nargs="?", default=None,
+                   help="timm model name or pkg.module:factory (or give --from-results)")
+    p.add_argument("--input-size", default=None, metavar="C,H,W", help="input size (default: the model's own)")
+    p.add_argument("--batch", type=int, default=None, help="batch size (default 1)")
+    p.add_argument("--accel", default=None, help="preset name or accelerator YAML (default: zcu102)")
+    p.add_argument("--device", default=None, metavar="BOARD",
+                   help="FPGA board or part for set_part (default: the accelerator's name when it is a board)")
+    p.add_argument("--dataflow", default=None, help="ws, os or is for every layer (default: the accelerator's)")
+    p.add_argument("--layer-dataflow", default=None, metavar="GLOB=DF,...", help="per-op dataflow overrides")
+    add_compression_arguments(p)
+    p.add_argument("--layers", default=None, metavar="GLOB,...",
+                   help="ops to emit, e.g. 'blocks.0.*' (default: every op of the model)")
+    p.add_argument("--tb-layers", default=None, metavar="GLOB,...|all",
+                   help="layers the testbench runs (default: the first of each op kind and precision)")
+    p.add_argument("--from-results", default=None, metavar="FILE",
+                   help="take the design point from a sweep/search result file (CSV, JSONL or JSON)")
+    p.add_argument("--row", type=int, default=None, metavar="N", help="0-based row of --from-results")
+    p.add_argument("-o", "--output", required=True, metavar="DIR", help="project directory to write")
+    p.add_argument("--force", action="store_true", help="write into a non-empty output directory")
+    p.add_argument("--seed", type=int, default=0, help="seed of the testbench data (default 0)")
+    p.add_argument("--json", action="store_true", help="print what was written as JSON")
+    p.set_defaults(run=run)
+
+
+def _design_point(args) -> dict:
+    point = {}
+    if args.from_results is not None:
+        if args.row is None:
+            raise UserError("--from-results needs --row N (0-based)")
+        from codesign.hls.results import design_point_from_row
+        point = design_point_from_row(args.from_results, args.row)
+    elif args.row is not None:
+        raise UserError("--row needs --from-results FILE")
+    given = {"model": args.model, "accel": args.accel, "device": args.device, "dataflow": args.dataflow,
+             "input_size": args.input_size, "batch": args.batch, "precision": args.precision,
+             "prune_heads": args.prune_heads, "prune_mlp": args.prune_mlp}
+    point.update({k: v for k, v in given.items() if v is not None})
+    if point.get("model") is None:
+        raise UserError("give a MODEL (timm name or pkg.module:factory) or --from-results FILE --row N")
+    return point
+
+
+def _default_device(accel) -> str:
+    from accel_sim.config import load_accelerator
+    from accel_sim.devices import get_device
+
+    name = load_accelerator(accel).name.split("-row")[0]
+    try:
+        return get_device(name).name
+    except UserError:
+        raise UserError(f"--device is needed: accelerator {name!r} is not a board name "
+                        f"(see `codesign devices`)") from None
+
+
+def run(args) -> int:
+    from codesign.hls import emit_hls
+    from codesign.scheduler import parse_overrides
+
+    point = _design_point(args)
+    accel = point.pop("accel", None) or "zcu102"
+    device = point.pop("device", None) or _default_device(accel)
+    result = emit_hls(point.pop("model"), accel=accel, device=device, layers=args.layers,
+                      tb_layers=args.tb_layers, out_dir=args.output, force=args.force, seed=args.seed,
+                      layer_dataflows=parse_overrides(args.layer_dataflow),
+                      batch=point.pop("batch", None) or 1, **point)
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=1))
+        return 0
+    table = result.table
+    hw = table.hw
+    print(f"{result.design['model']} -> {result.out_dir}")
+    print(f"  {len(table.entries)} layers, {len(table.variants)} kernel variants, "
+          f"precision {result.design['precision']}")
+    print(f"  {hw.accel_name}: {hw.pe_rows}x{hw.pe_cols} PEs, {hw.default_dataflow}, {hw.clock_mhz:g} MHz on "
+          f"{hw.device_name} ({hw.part})")
+    print(f"  testbench: {len(result.cases)} layer(s); run `vitis_hls -f {result.out_dir}/run_hls.tcl`, or see "
+          f"{result.out_dir}/README.md for g++")
+    return 0

@@ -1,0 +1,332 @@
+"""The layer descriptor table of a design point: per layer dims, tiles, dataflow, widths and DRAM
+offsets, and the hardware numbers the headers carry (array, buffers, clock, part)."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from accel_sim.config import Accelerator
+from accel_sim.devices import Device
+from accel_sim.results import SimResult
+from codesign.errors import UserError
+from codesign.hls.golden import LN_BETA_BITS, LN_GAMMA_BITS, MULT_BITS
+from codesign.hls.memmap import ActivationMap, Arena, Region
+from codesign.hls.names import unique_identifiers
+from codesign.hls.support import FAMILY, check_dataflow, check_precision
+from codesign.hls.types import PrecisionClass, act_frac_bits
+from codesign.ir import ConvAttrs, Graph, Op, OpKind
+
+# The fields of cs::LayerDesc (hls_templates/lib/cs_base.h), in declaration order.
+FIELDS = (
+    "kind", "variant", "dataflow", "w_bits", "a_bits", "o_bits", "in_frac", "out_frac",
+    "m", "n", "k", "batch", "tile_m", "tile_n", "m_tiles", "n_tiles", "k_folds",
+    "sim_row_folds", "sim_col_folds", "sim_fold_order",
+    "images", "in_h", "in_w", "in_c", "kh", "kw", "stride_h", "stride_w", "pad_h", "pad_w", "out_h", "out_w",
+    "a_off", "a_bstride", "a_mstride", "b_src", "b_off", "b_bstride", "b_nstride", "b_kstride",
+    "o_off", "o_bstride", "o_mstride", "bias_off", "mult_off", "shift_off", "per_channel",
+    "rows", "row_len", "elems", "in2_elems",
+)
+OPCODES = {"gemm": 0, "conv": 1, "softmax": 2, "layer_norm": 3, "gelu": 4, "relu": 5, "add": 6}
+DATAFLOW_CODES = {"ws": 0, "os": 1, "is": 2}
+ARENA_CODES = {"act": 0, "wgt": 1}
+SHIFT_BITS = 32
+
+
+@dataclass(frozen=True)
+class BufferPlan:
+    """One on-chip buffer as the HLS code declares it: words of word_bits, banks, halves."""
+    name: str
+    size_kib: float
+    word_bits: int
+    depth_words: int            # the whole buffer
+    banks: int
+    double_buffered: bool
+    fill_words: int             # what one tile may use: half the buffer when double-buffered
+
+    def capacity(self, bits: int) -> int:
+        """Elements of `bits` bits one tile can hold (cs_pack.h layout)."""
+        if bits <= self.word_bits:
+            return self.fill_words * (self.word_bits // bits)
+        return self.fill_words // -(-bits // self.word_bits)
+
+
+@dataclass(frozen=True)
+class HardwarePlan:
+    """The numbers of the design point that the emitted headers and Tcl carry."""
+    accel_name: str
+    device_name: str
+    part: str
+    clock_mhz: float
+    pe_rows: int
+    pe_cols: int
+    lut_rows: int               # 0: no LUT array (binary layers run on the PE array)
+    lut_cols: int
+    accum_bits: int
+    default_dataflow: str
+    dram_word_bits: int
+    buffers: dict
+    vec_lanes: int
+
+    @property
+    def period_ns(self) -> float:
+        return 1000.0 / self.clock_mhz
+
+    @classmethod
+    def from_design(cls, accel: Accelerator, device: Device) -> HardwarePlan:
+        buffers = {}
+        for name, buf in accel.buffers.items():
+            depth = int(buf.size_kib * 1024 * 8 // buf.word_bits)
+            fill = depth // 2 if buf.double_buffered else depth
+            buffers[name] = BufferPlan(name, buf.size_kib, buf.word_bits, depth, buf.banks, buf.double_buffered, fill)
+        lut = accel.lut_array
+        return cls(accel.name, device.name, device.part, float(accel.clock_mhz), accel.pe_array.rows,
+                   accel.pe_array.cols, lut.rows if lut else 0, lut.cols if lut else 0,
+                   accel.pe_array.accum_bits, accel.pe_array.dataflow.value,
+                   dram_word_bits(accel.dram_bytes_per_cycle), buffers, accel.vector_unit.lanes)
+
+
+def dram_word_bits(bytes_per_cycle: float) -> int:
+    """The AXI data width: the DRAM's bits per cycle rounded up to a power of two, 64 to 512."""
+    bits = max(1, math.ceil(bytes_per_cycle * 8))
+    return min(512, max(64, 1 << (bits - 1).bit_length()))
+
+
+@dataclass
+class LayerEntry:
+    index: int
+    op: Op
+    ident: str
+    family: str
+    dataflow: str               # ws / os / is, or "vector"
+    array: str                  # pe / lut / vector
+    prec: PrecisionClass
+    values: dict                # FIELDS -> int
+    regions: dict               # role -> Region
+    sources: dict               # role -> producer op whose output is read in place (None: host-filled)
+    sim: dict = field(default_factory=dict)
+
+    @property
+    def row(self) -> list[int]:
+        return [int(self.values[f]) for f in FIELDS]
+
+
+@dataclass(frozen=True)
+class Variant:
+    id: int
+    family: str
+    prec: PrecisionClass
+
+    @property
+    def call(self) -> str:
+        name = self.prec.struct_name
+        return {"gemm": f"cs::gemm_layer<{name}>(d, act_in, wgt, act_out)",
+                "softmax": f"cs::softmax_layer<{name}>(d, act_in, act_out)",
+                "layer_norm": f"cs::layernorm_layer<{name}>(d, act_in, wgt, act_out)",
+                "gelu": f"cs::gelu_layer<{name}>(d, act_in, act_out)",
+                "relu": f"cs::relu_layer<{name}>(d, act_in, act_out)",
+                "add": f"cs::add_layer<{name}>(d, act_in, wgt, act_out)"}[self.family]
+
+
+@dataclass
+class LayerTable:
+    hw: HardwarePlan
+    entries: list
+    variants: list
+    act_words: int
+    wgt_words: int
+    maxima: dict
+
+    @property
+    def precisions(self) -> list[PrecisionClass]:
+        seen = {}
+        for v in self.variants:
+            seen.setdefault(v.prec.struct_name, v.prec)
+        return list(seen.values())
+
+
+def plan_tiles(dataflow: str, m: int, n: int, k: int, rows: int, cols: int, caps) -> tuple[int, int]:
+    """(tile_m, tile_n) of one output tile, with the engine's rule: a tile must fit the fill half
+    of each buffer (A tile tm x K, B panel K x tn, accumulators tm x tn). WS and IS take the
+    largest streamed extent that fits (m for WS, n for IS); OS tiles are one array's worth."""
+    a_cap, b_cap, o_cap = caps
+    if dataflow == "ws":
+        tn = min(cols, n)
+        tm = min(m, a_cap // k, o_cap // tn)
+        fits = k * tn <= b_cap and tm >= 1
+        return (tm, cols) if fits else (0, 0)
+    if dataflow == "os":
+        tm, tn = min(rows, m), min(cols, n)
+        fits = tm * k <= a_cap and k * tn <= b_cap and tm * tn <= o_cap
+        return (rows, cols) if fits else (0, 0)
+    tm = min(cols, m)                                       # input stationary: columns hold m
+    tn = min(n, b_cap // k, o_cap // tm)
+    fits = tm * k <= a_cap and tn >= 1
+    return (cols, tn) if fits else (0, 0)
+
+
+def _output_bits(op: Op, graph: Graph) -> int:
+    """A PE-array op writes at its consumers' activation width when they agree (requantisation
+    is free there); a vector op at its own."""
+    if not op.on_pe_array:
+        return op.a_bits
+    widths = {graph.by_name[s].a_bits for s in graph.dag.successors(op.name)}
+    return widths.pop() if len(widths) == 1 else op.a_bits
+
+
+def _gemm_values(op: Op) -> dict:
+    g = op.gemm
+    v = {"m": g.m, "n": g.n, "k": g.k, "batch": g.batch, "kind": OPCODES["gemm"]}
+    if isinstance(op.attrs, ConvAttrs):
+        a = op.attrs
+        images, cout, oh, ow = op.output
+        _, cin, height, width = op.inputs[0]
+        if (g.m, g.n * g.batch, g.k, g.batch) != (images * oh * ow, cout, cin // a.groups * a.kernel[0] * a.kernel[1],
+                                                  a.groups):
+            raise UserError(f"the HLS templates cannot emit {op.name!r}: its GEMM view {g} does not match "
+                            f"the convolution geometry")
+        v.update(kind=OPCODES["conv"], images=images, in_h=height, in_w=width, in_c=cin, kh=a.kernel[0],
+                 kw=a.kernel[1], stride_h=a.stride[0], stride_w=a.stride[1], pad_h=a.padding[0],
+                 pad_w=a.padding[1], out_h=oh, out_w=ow, b_bstride=g.n * g.k, b_nstride=g.k, b_kstride=1,
+                 o_bstride=g.n, o_mstride=g.n * g.batch)
+        return v
+    v.update(a_bstride=g.m * g.k, a_mstride=g.k, o_bstride=g.m * g.n, o_mstride=g.n)
+    if op.kind in (OpKind.ATTN_AV, OpKind.MATMUL):        # B = V (k x n), row-major
+        v.update(b_bstride=g.k * g.n, b_nstride=1, b_kstride=g.n)
+    else:                                                 # weights [n][k] (torch layout), K of QK^T
+        v.update(b_bstride=g.n * g.k, b_nstride=g.k, b_kstride=1)
+    return v
+
+
+class _Builder:
+    def __init__(self, graph: Graph, accel: Accelerator, hw: HardwarePlan, sim: SimResult, selected: list[Op]):
+        self.graph, self.accel, self.hw, self.sim = graph, accel, hw, sim
+        self.emitted = {op.name for op in selected}
+        self.acts = ActivationMap(Arena("act", hw.dram_word_bits))
+        self.wgt = Arena("wgt", hw.dram_word_bits)
+        self.sim_index = {name: i for i, name in enumerate(sim.names)}
+
+    def _producers(self, op: Op) -> list[str]:
+        return [p for p in self.graph.dag.predecessors(op.name) if p in self.emitted]
+
+    def _inputs(self, op: Op, bits: int) -> tuple[list[Region], list]:
+        used: set = set()
+        regions, sources = [], []
+        for shape in op.inputs:
+            region, src = self.acts.input(self._producers(op), shape, math.prod(shape), bits, used)
+            regions.append(region)
+            sources.append(src)
+        return regions, sources
+
+    def entry(self, index: int, op: Op, ident: str) -> LayerEntry:
+        si = self.sim_index[op.name]
+        family = FAMILY[op.kind]
+        dataflow = self.sim.dataflows[si]
+        array = self.sim.arrays[si] if self.sim.arrays else ("vector" if dataflow == "vector" else "pe")
+        if op.on_pe_array:
+            check_dataflow(op, dataflow)
+        check_precision(op, self.accel)
+        o_bits = _output_bits(op, self.graph)
+        if op.on_pe_array:
+            w_bits = op.a_bits if op.b_is_activation else op.w_bits
+            prec = PrecisionClass("gemm", w_bits, op.a_bits, o_bits, "lut" if array == "lut" else "pe")
+            values, regions, sources = self._gemm(op, prec, dataflow, array)
+            d = self.sim.details
+            values.update(sim_row_folds=int(d["row_folds"][si]), sim_col_folds=int(d["col_folds"][si]),
+                          sim_fold_order=int(d["fold_order"][si]), dataflow=DATAFLOW_CODES[dataflow])
+        else:
+            prec = PrecisionClass(family, op.a_bits, op.a_bits, o_bits)
+            values, regions, sources = self._vector(op, prec)
+        values.update(w_bits=prec.w_bits, a_bits=prec.a_bits, o_bits=prec.o_bits,
+                      in_frac=act_frac_bits(prec.a_bits) if prec.a_bits > 1 else 0,
+                      out_frac=(prec.o_bits - 1 if family == "softmax" else act_frac_bits(prec.o_bits))
+                      if prec.o_bits > 1 else 0)
+        for role, key in (("a", "a_off"), ("b", "b_off"), ("o", "o_off"), ("bias", "bias_off"),
+                          ("mult", "mult_off"), ("shift", "shift_off")):
+            if role in regions:
+                values[key] = regions[role].word_off
+        if "b" in regions:
+            values["b_src"] = ARENA_CODES[regions["b"].arena]
+        sim = {"cycles": int(self.sim.columns["cycles"][si]), "macs": int(self.sim.columns["macs"][si])}
+        return LayerEntry(index, op, ident, family, dataflow, array, prec,
+                          {f: int(values.get(f, 0)) for f in FIELDS}, regions, sources, sim)
+
+    def _gemm(self, op: Op, prec: PrecisionClass, dataflow: str, array: str):
+        v = _gemm_values(op)
+        g = op.gemm
+        rows, cols = (self.hw.lut_rows, self.hw.lut_cols) if array == "lut" else (self.hw.pe_rows, self.hw.pe_cols)
+        bufs = self.hw.buffers
+        caps = (bufs["ifmap"].capacity(prec.a_bits), bufs["weight"].capacity(prec.w_bits),
+                bufs["ofmap"].capacity(self.hw.accum_bits))
+        tile_m, tile_n = plan_tiles(dataflow, g.m, g.n, g.k, rows, cols, caps)
+        if not tile_m:
+            raise UserError(
+                f"layer {op.name!r} (m={g.m}, n={g.n}, K={g.k}) does not fit the on-chip buffers under "
+                f"{dataflow}: a tile needs the whole reduction (K) on chip and the HLS templates do not split it; "
+                f"use larger buffers (ifmap holds {caps[0]} elements per tile, weight {caps[1]}, ofmap {caps[2]})")
+        v.update(tile_m=tile_m, tile_n=tile_n, m_tiles=-(-g.m // tile_m), n_tiles=-(-g.n // tile_n),
+                 k_folds=-(-g.k // rows) if dataflow in ("ws", "is") else 1)
+        in_regions, in_sources = self._inputs(op, prec.a_bits)
+        regions = {"a": in_regions[0]}
+        sources = {"a": in_sources[0]}
+        weights = not op.b_is_activation
+        if weights:
+            regions["b"] = self.wgt.alloc(g.k * g.n * g.batch, prec.w_bits)
+        else:
+            regions["b"], sources["b"] = in_regions[1], in_sources[1]
+        n_params = g.n * g.batch if weights else 1
+        regions["bias"] = self.wgt.alloc(n_params, self.hw.accum_bits)
+        regions["mult"] = self.wgt.alloc(n_params, MULT_BITS)
+        regions["shift"] = self.wgt.alloc(1, SHIFT_BITS)
+        regions["o"] = self.acts.output(op.name, op.output, op.out_elems, prec.o_bits)
+        v["per_channel"] = int(weights)
+        return v, regions, sources
+
+    def _vector(self, op: Op, prec: PrecisionClass):
+        bits = prec.a_bits
+        family = FAMILY[op.kind]
+        v = {"kind": OPCODES[family], "elems": op.out_elems}
+        in_regions, in_sources = self._inputs(op, bits)
+        regions, sources = {}, {}
+        if family == "add" and len(op.inputs) == 2:
+            big = 0 if math.prod(op.inputs[0]) >= math.prod(op.inputs[1]) else 1
+            regions["a"], sources["a"] = in_regions[big], in_sources[big]
+            regions["b"], sources["b"] = in_regions[1 - big], in_sources[1 - big]
+            v["in2_elems"] = regions["b"].elems
+        else:
+            regions["a"], sources["a"] = in_regions[0], in_sources[0]
+            if family == "add":                          # + a parameter tensor (position embedding)
+                regions["b"], sources["b"] = self.wgt.alloc(op.params, bits), None
+                v["in2_elems"] = op.params
+        width = op.output[-1]
+        if family in ("softmax", "layer_norm"):
+            v.update(rows=op.out_elems // width, row_len=width)
+        if family == "layer_norm":
+            regions["b"] = self.wgt.alloc(width, LN_GAMMA_BITS)       # gamma
+            regions["bias"] = self.wgt.alloc(width, LN_BETA_BITS)     # beta
+        regions["o"] = self.acts.output(op.name, op.output, op.out_elems, prec.o_bits)
+        return v, regions, sources
+
+
+def build_table(graph: Graph, accel: Accelerator, device: Device, sim: SimResult, selected: list[Op]) -> LayerTable:
+    """The descriptor table of `selected` ops (in graph order) on this design point."""
+    hw = HardwarePlan.from_design(accel, device)
+    builder = _Builder(graph, accel, hw, sim, selected)
+    idents = unique_identifiers(op.name for op in selected)
+    entries = [builder.entry(i, op, idents[op.name]) for i, op in enumerate(selected)]
+    variants: dict = {}
+    for e in entries:
+        key = (e.family, e.prec)
+        if key not in variants:
+            variants[key] = Variant(len(variants), e.family, e.prec)
+        e.values["variant"] = variants[key].id
+    pe = [e.values for e in entries if e.op.on_pe_array]
+    vec = [e.values for e in entries if not e.op.on_pe_array]
+    maxima = {  # loop bounds and local array sizes: at least 1 (C++ has no empty arrays)
+        "tile_m": max([v["tile_m"] for v in pe], default=1), "tile_n": max([v["tile_n"] for v in pe], default=1),
+        "k": max([v["k"] for v in pe], default=1), "k_folds": max([v["k_folds"] for v in pe], default=1),
+        "tiles": max([v["batch"] * v["m_tiles"] * v["n_tiles"] for v in pe], default=1),
+        "row": max([v["row_len"] for v in vec], default=1), "rows": max([v["rows"] for v in vec], default=1),
+        "elems": max([v["elems"] for v in vec], default=1),
+    }
+    maxima = {key: max(1, value) for key, value in maxima.items()}
+    return LayerTable(hw, entries, list(variants.values()), builder.acts.arena.words, builder.wgt.words, maxima)

@@ -1,0 +1,172 @@
+"""`codesign.emit_hls`: a design point (model, accelerator, device, compression) -> a Vitis HLS
+project directory: generated headers, the hand-written kernel library, testbench, Tcl, README."""
+from __future__ import annotations
+
+import dataclasses
+import fnmatch
+import json
+from dataclasses import dataclass, field
+from importlib import resources
+
+import numpy as np
+
+from accel_sim.config import Accelerator, load_accelerator
+from accel_sim.devices import Device, get_device
+from codesign.errors import UserError
+from codesign.hls import golden
+from codesign.hls.descriptors import FIELDS, LayerTable, build_table
+from codesign.hls.support import check_exp_impl, check_supported
+from codesign.hls.tbdata import TbCase, make_case
+from codesign.hls.writer import ProjectWriter
+from codesign.ir import Graph
+from codesign.transforms import PrecisionPolicy, PrunePlan, apply_precision, apply_pruning, parse_precision, parse_prune
+
+LIB_FILES = ("cs_base.h", "cs_pack.h", "cs_binary.h", "cs_pe_array.h", "cs_buffers.h", "cs_gemm.h",
+             "cs_vector_unit.h")
+
+
+@dataclass
+class EmitResult:
+    """What was written where, and the design point it was written for."""
+    out_dir: str
+    files: list
+    design: dict
+    table: LayerTable = field(repr=False)
+    cases: list = field(repr=False)
+
+    def to_dict(self) -> dict:
+        return {"out_dir": self.out_dir, "files": list(self.files), "design": self.design,
+                "layers": [e.op.name for e in self.table.entries],
+                "variants": [f"{v.family}:{v.prec.struct_name}" for v in self.table.variants],
+                "tb_cases": [c.entry.op.name for c in self.cases]}
+
+
+def split_globs(text) -> list[str]:
+    if text is None:
+        return []
+    items = text if isinstance(text, (list, tuple)) else str(text).split(",")
+    return [item.strip() for item in items if item.strip()]
+
+
+def select_ops(graph: Graph, globs: list[str], flag: str = "--layers") -> list:
+    """Ops whose names match any of `globs` (all ops when none), in graph order."""
+    if not globs:
+        return list(graph.ops)
+    for pattern in globs:
+        if not any(fnmatch.fnmatchcase(op.name, pattern) for op in graph.ops):
+            raise UserError(f"{flag} {pattern!r} matches no op of {graph.model} (see `codesign inspect "
+                            f"{graph.model}` for the op names)")
+    return [op for op in graph.ops if any(fnmatch.fnmatchcase(op.name, p) for p in globs)]
+
+
+def _compress(graph: Graph, precision, prune_heads, prune_mlp) -> tuple[Graph, str, dict]:
+    policy = parse_precision(precision) if isinstance(precision, str) else precision
+    plan = prune_heads if isinstance(prune_heads, PrunePlan) else (
+        parse_prune(heads=prune_heads) if prune_heads is not None else None)
+    if prune_mlp is not None:
+        ratio = prune_mlp if isinstance(prune_mlp, float) else parse_prune(mlp=prune_mlp).mlp_keep_ratio
+        plan = dataclasses.replace(plan or PrunePlan(), mlp_keep_ratio=ratio)
+    if plan is not None:
+        graph = apply_pruning(graph, plan)
+    if isinstance(policy, PrecisionPolicy):
+        graph = apply_precision(graph, policy)
+    spec = policy.spec if isinstance(policy, PrecisionPolicy) else "as extracted (16-bit)"
+    return graph, spec, (plan or PrunePlan()).to_dict()
+
+
+def _tb_entries(table: LayerTable, tb_layers) -> list:
+    """Default: the first layer of each (op kind, precision class); 'all'; or globs."""
+    globs = split_globs(tb_layers)
+    if globs == ["all"]:
+        return list(table.entries)
+    if globs:
+        for pattern in globs:
+            if not any(fnmatch.fnmatchcase(e.op.name, pattern) for e in table.entries):
+                raise UserError(f"--tb-layers {pattern!r} matches none of the emitted layers")
+        return [e for e in table.entries if any(fnmatch.fnmatchcase(e.op.name, p) for p in globs)]
+    seen, out = set(), []
+    for e in table.entries:
+        key = (e.op.kind, e.prec, e.values["b_src"])
+        if key not in seen:
+            seen.add(key)
+            out.append(e)
+    return out
+
+
+def _luts(table: LayerTable) -> dict:
+    bits = sorted({p.a_bits for p in table.precisions if p.is_vector})
+    return {b: {"frac": golden.exp_tables(b).frac, "exp": golden.exp_tables(b), "phi": golden.phi_table(b)}
+            for b in bits}
+
+
+def _render(table: LayerTable, cases: list[TbCase], design: dict, project_name: str) -> dict[str, str]:
+    import jinja2
+
+    env = jinja2.Environment(loader=jinja2.PackageLoader("hls_templates", "templates"),
+                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
+                             trim_blocks=True, lstrip_blocks=False)
+    context = {"dp": design, "hw": table.hw, "table": table, "cases": cases, "fields": FIELDS,
+               "luts": _luts(table), "project_name": project_name,
+               "consts": {"mult_bits": golden.MULT_BITS, "ln_z_frac": golden.LN_Z_FRAC,
+                          "ln_gamma_frac": golden.LN_GAMMA_FRAC}}
+    targets = {"cs_config.h.j2": "src/cs_config.h", "cs_luts.h.j2": "src/cs_luts.h",
+               "cs_layers.h.j2": "src/cs_layers.h", "cs_top.h.j2": "src/cs_top.h",
+               "cs_top.cpp.j2": "src/cs_top.cpp", "tb_main.cpp.j2": "tb/tb_main.cpp",
+               "run_hls.tcl.j2": "run_hls.tcl", "README.md.j2": "README.md"}
+    return {dst: env.get_template(src).render(**context) for src, dst in targets.items()}
+
+
+def emit_hls(model, accel: str | Accelerator = "zcu102", device: str | Device = "zcu102", precision=None,
+             prune_heads=None, prune_mlp=None, layers=None, tb_layers=None, out_dir: str = "out/hls",
+             force: bool = False, dataflow: str | None = None, layer_dataflows: dict | None = None,
+             input_size=None, batch: int = 1, seed: int = 0) -> EmitResult:
+    """Write the Vitis HLS project of a design point into `out_dir` (see `codesign emit-hls`).
+
+    `model` is a timm name, `pkg.module:factory` or an IR Graph; `precision`, `prune_heads`,
+    `prune_mlp` take what the command line takes (or parsed objects); `layers` and `tb_layers`
+    are comma-separated globs over op names (`tb_layers="all"` runs every emitted layer).
+    """
+    from codesign.simulation import simulate
+
+    accelerator = load_accelerator(accel)
+    if dataflow is not None:
+        accelerator = accelerator.with_dataflow(dataflow)
+    board = get_device(device)
+    globs = split_globs(layers)
+    writer = ProjectWriter(out_dir, force)
+    if isinstance(model, Graph):
+        graph = model
+    else:
+        from codesign.frontend import extract
+        graph = extract(model, input_size=input_size, batch=batch)
+    graph, spec, prune = _compress(graph, precision, prune_heads, prune_mlp)
+    selected = select_ops(graph, globs)
+    check_supported(selected)
+    check_exp_impl(accelerator, selected)
+    sim = simulate(graph, accelerator, layer_dataflows=layer_dataflows).result
+    table = build_table(graph, accelerator, board, sim, selected)
+    rng = np.random.default_rng(seed)
+    cases, blobs = [], {}
+    for entry in _tb_entries(table, tb_layers):
+        case, data = make_case(table, entry, rng)
+        cases.append(case)
+        blobs.update(data)
+    selected_names = {op.name for op in selected}
+    design = {"model": graph.model, "input_shape": list(graph.input_shape), "precision": spec, "prune": prune,
+              "accelerator": accelerator.to_dict(), "device": board.to_dict(),
+              "layers": [op.name for op in selected], "seed": seed,
+              "simulated_cycles": int(sum(c for n, c in zip(sim.names, sim.columns["cycles"]) if n in selected_names)),
+              "clock_mhz": accelerator.clock_mhz, "part": board.part}
+    project_name = "cs_" + "".join(ch if ch.isalnum() else "_" for ch in graph.model.split(":")[-1])[:40]
+    files: dict = dict(_render(table, cases, design, project_name))
+    lib = resources.files("hls_templates") / "lib"
+    files.update({f"src/lib/{name}": (lib / name).read_bytes() for name in LIB_FILES})
+    files.update({f"tb/data/{name}": data for name, data in blobs.items()})
+    manifest = {"dram_word_bits": table.hw.dram_word_bits, "cases": [c.to_dict() for c in cases],
+                "note": "inputs are packed DRAM words (little-endian); *.expected.i32 is the golden model "
+                        "(the C++ must match it exactly); *.exact.f64 is the exact math on the same inputs "
+                        "for the vector unit, compared in LSBs of the output format"}
+    files["tb/data/manifest.json"] = json.dumps(manifest, indent=1)
+    files["design_point.json"] = json.dumps(design, indent=1)
+    writer.write_all(files)
+    return EmitResult(writer.root, list(writer.written), design, table, cases)

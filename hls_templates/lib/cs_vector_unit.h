@@ -1,0 +1,203 @@
+// cs_vector_unit.h - the vector unit: requantisation, LUT-exp softmax, LayerNorm, GELU, ReLU, add.
+// Integer algorithms mirrored bit for bit by codesign/hls/golden.py (the testbench's reference).
+#ifndef CS_VECTOR_UNIT_H
+#define CS_VECTOR_UNIT_H
+
+#include "cs_config.h"
+#include "cs_pack.h"
+
+namespace cs {
+
+// PE-array accumulator -> O_BITS activation: round((acc + bias) * mult / 2^shift), saturated.
+// A binary output (O_BITS == 1) is the sign of acc + bias (bit 1 = +1).
+template <int O_BITS>
+ap_uint<O_BITS> requantize(acc_t acc, acc_t bias, ap_uint<CS_MULT_BITS> mult, int shift) {
+#pragma HLS INLINE
+    typedef ap_int<CS_ACCUM_BITS + CS_MULT_BITS + 3> wide_t;
+    const ap_int<CS_ACCUM_BITS + 1> biased = ap_int<CS_ACCUM_BITS + 1>(acc) + ap_int<CS_ACCUM_BITS + 1>(bias);
+    if (O_BITS == 1) return biased >= 0 ? ap_uint<O_BITS>(1) : ap_uint<O_BITS>(0);
+    wide_t prod = wide_t(biased) * wide_t(mult);
+    if (shift > 0) prod = (prod + (wide_t(1) << (shift - 1))) >> shift;
+    return encode<O_BITS>(saturate<(O_BITS < 2 ? 2 : O_BITS)>(prod));
+}
+
+// floor(sqrt(v)), two result bits per step (fixed 32 steps for a 64-bit operand).
+inline ap_uint<32> isqrt64(ap_uint<64> v) {
+    ap_uint<64> rem = v, root = 0;
+    ISQRT: for (int i = 31; i >= 0; --i) {
+#pragma HLS PIPELINE II=1
+        const ap_uint<64> trial = root + (ap_uint<64>(1) << (2 * i));
+        if (rem >= trial) {
+            rem -= trial;
+            root = (root >> 1) + (ap_uint<64>(1) << (2 * i));
+        } else {
+            root >>= 1;
+        }
+    }
+    return ap_uint<32>(root);
+}
+
+inline int bit_length(ap_uint<32> v) {
+    int n = 0;
+    BITLEN: for (int i = 0; i < 32; ++i) {
+#pragma HLS UNROLL
+        if (v[i]) n = i + 1;
+    }
+    return n;
+}
+
+// Softmax over rows of row_len elements. exp(-(max - x)) from two LUTs (high and low bits of
+// the distance, Q1.15 each), a row sum, one normalised reciprocal per row, a multiply per element.
+template <class V>
+void softmax_layer(const LayerDesc &d, const dram_word_t *act_in, dram_word_t *act_out) {
+    ap_int<V::BITS> x[CS_MAX_ROW];
+    ap_uint<16> e[CS_MAX_ROW];
+#pragma HLS ARRAY_PARTITION variable=x type=cyclic factor=CS_VEC_LANES
+#pragma HLS ARRAY_PARTITION variable=e type=cyclic factor=CS_VEC_LANES
+    const int lo_mask = (1 << V::EXP_SPLIT) - 1;
+    SOFTMAX_ROWS: for (int row = 0; row < d.rows; ++row) {
+#pragma HLS LOOP_TRIPCOUNT min=1 max=CS_MAX_ROWS
+        ap_int<V::BITS> mx = ap_int<V::BITS>(get_raw<V::BITS, CS_DRAM_WORD_BITS>(act_in + d.a_off, row * d.row_len));
+        LOAD: for (int i = 0; i < d.row_len; ++i) {
+#pragma HLS LOOP_TRIPCOUNT min=1 max=CS_MAX_ROW
+#pragma HLS PIPELINE II=1
+            x[i] = ap_int<V::BITS>(get_raw<V::BITS, CS_DRAM_WORD_BITS>(act_in + d.a_off, row * d.row_len + i));
+            if (x[i] > mx) mx = x[i];
+        }
+        ap_uint<32> sum = 0;
+        EXP: for (int i = 0; i < d.row_len; ++i) {
+#pragma HLS LOOP_TRIPCOUNT min=1 max=CS_MAX_ROW
+#pragma HLS PIPELINE II=1
+#pragma HLS UNROLL factor=CS_VEC_LANES
+            const int dist = (ap_int<V::BITS + 1>(mx) - ap_int<V::BITS + 1>(x[i])).to_int();
+            ap_uint<16> ex = 0;
+            if (dist < V::EXP_CUT) {
+                const ap_uint<32> prod = ap_uint<32>(V::exp_hi(dist >> V::EXP_SPLIT)) * V::exp_lo(dist & lo_mask);
+                ex = ap_uint<16>((prod + (1 << 14)) >> 15);
+            }
+            e[i] = ex;
+            sum += ex;
+        }
+        // one normalised reciprocal per row: 2^p / sum in [2^16, 2^17) (sum >= 2^15: the max's own term)
+        const int p = bit_length(sum) + 16;
+        const ap_uint<64> recip = (ap_uint<64>(1) << p) / sum;
+        const int out_shift = p - V::SOFTMAX_OUT_FRAC;
+        const ap_uint<64> top = (ap_uint<64>(1) << (V::BITS - 1)) - 1;
+        NORM: for (int i = 0; i < d.row_len; ++i) {
+#pragma HLS LOOP_TRIPCOUNT min=1 max=CS_MAX_ROW
+#pragma HLS PIPELINE II=1
+#pragma HLS UNROLL factor=CS_VEC_LANES
+            ap_uint<64> y = (ap_uint<64>(e[i]) * recip + (ap_uint<64>(1) << (out_shift - 1))) >> out_shift;
+            if (y > top) y = top;
+            put_raw<V::BITS, CS_DRAM_WORD_BITS>(act_out + d.o_off, row * d.row_len + i, ap_uint<V::BITS>(y));
+        }
+    }
+}
+
+// LayerNorm over rows of row_len = D elements. c_i = D x_i - sum(x) is exact; the standard
+// deviation is isqrt(sum(c^2) / D + 1) = D sigma 2^FRAC; z = c / that with LN_Z_FRAC fraction bits
+// (a normalised reciprocal, Q0.16, per row); y = z * gamma + beta, rounded and saturated.
+template <class V>
+void layernorm_layer(const LayerDesc &d, const dram_word_t *act_in, const dram_word_t *wgt, dram_word_t *act_out) {
+    ap_int<V::BITS> x[CS_MAX_ROW];
+#pragma HLS ARRAY_PARTITION variable=x type=cyclic factor=CS_VEC_LANES
+    const int D = d.row_len;
+    const int y_shift = CS_LN_Z_FRAC + CS_LN_GAMMA_FRAC - V::FRAC;
+    LN_ROWS: for (int row = 0; row < d.rows; ++row) {
+#pragma HLS LOOP_TRIPCOUNT min=1 max=CS_MAX_ROWS
+        ap_int<48> s = 0;
+        LOAD: for (int i = 0; i < D; ++i) {
+#pragma HLS LOOP_TRIPCOUNT min=1 max=CS_MAX_ROW
+#pragma HLS PIPELINE II=1
+            x[i] = ap_int<V::BITS>(get_raw<V::BITS, CS_DRAM_WORD_BITS>(act_in + d.a_off, row * D + i));
+            s += x[i];
+        }
+        ap_uint<64> sq = 0;
+        VARIANCE: for (int i = 0; i < D; ++i) {
+#pragma HLS LOOP_TRIPCOUNT min=1 max=CS_MAX_ROW
+#pragma HLS PIPELINE II=1
+            const ap_int<48> c = ap_int<48>(D) * x[i] - s;
+            sq += ap_uint<64>(c * c);
+        }
+        const ap_uint<32> r = isqrt64(sq / ap_uint<64>(D) + 1);
+        const int p = bit_length(r) + 15;
+        const ap_uint<64> rec = (ap_uint<64>(1) << p) / r;             // in (2^15, 2^16]
+        const int z_shift = p - CS_LN_Z_FRAC;
+        NORMALISE: for (int i = 0; i < D; ++i) {
+#pragma HLS LOOP_TRIPCOUNT min=1 max=CS_MAX_ROW
+#pragma HLS PIPELINE II=1
+#pragma HLS UNROLL factor=CS_VEC_LANES
+            const ap_int<64> c = ap_int<64>(ap_int<48>(D) * x[i] - s);
+            const ap_int<64> z = (c * ap_int<64>(rec) + (ap_int<64>(1) << (z_shift - 1))) >> z_shift;
+            const ap_int<64> gamma = ap_int<16>(get_raw<16, CS_DRAM_WORD_BITS>(wgt + d.b_off, i));
+            const ap_int<64> beta = ap_int<32>(get_raw<32, CS_DRAM_WORD_BITS>(wgt + d.bias_off, i));
+            const ap_int<64> y = (z * gamma + beta + (ap_int<64>(1) << (y_shift - 1))) >> y_shift;
+            put_raw<V::BITS, CS_DRAM_WORD_BITS>(act_out + d.o_off, row * D + i, encode<V::BITS>(saturate<V::BITS>(y)));
+        }
+    }
+}
+
+// GELU(x) = x * Phi(x): Phi from a LUT over [-4, 4) (one entry per input value when that fits
+// CS_GELU_LUT_MAX entries, else per segment, sampled at its midpoint); identity above 4, 0 below -4.
+template <class V>
+void gelu_layer(const LayerDesc &d, const dram_word_t *act_in, dram_word_t *act_out) {
+    typedef ap_fixed<V::BITS, V::BITS - V::FRAC> x_t;
+    typedef ap_fixed<V::BITS, V::BITS - V::FRAC, AP_RND, AP_SAT> y_t;
+    typedef ap_ufixed<16, 1> phi_t;                     // Q1.15: Phi in [0, 1]
+    GELU: for (int i = 0; i < d.elems; ++i) {
+#pragma HLS LOOP_TRIPCOUNT min=1 max=CS_MAX_ELEMS
+#pragma HLS PIPELINE II=1
+#pragma HLS UNROLL factor=CS_VEC_LANES
+        const ap_uint<V::BITS> raw = get_raw<V::BITS, CS_DRAM_WORD_BITS>(act_in + d.a_off, i);
+        const int xi = ap_int<V::BITS>(raw).to_int();
+        ap_uint<V::BITS> out;
+        if (xi >= V::GELU_HI) {
+            out = raw;
+        } else if (xi < -V::GELU_HI) {
+            out = 0;
+        } else {
+            x_t xv;
+            xv.range(V::BITS - 1, 0) = raw;
+            phi_t phi;
+            phi.range(15, 0) = V::phi((xi + V::GELU_HI) >> V::PHI_SHIFT);
+            const y_t y = xv * phi;                     // AP_RND: floor(v + 1/2); AP_SAT: clip
+            out = y.range(V::BITS - 1, 0);
+        }
+        put_raw<V::BITS, CS_DRAM_WORD_BITS>(act_out + d.o_off, i, out);
+    }
+}
+
+template <class V>
+void relu_layer(const LayerDesc &d, const dram_word_t *act_in, dram_word_t *act_out) {
+    RELU: for (int i = 0; i < d.elems; ++i) {
+#pragma HLS LOOP_TRIPCOUNT min=1 max=CS_MAX_ELEMS
+#pragma HLS PIPELINE II=1
+#pragma HLS UNROLL factor=CS_VEC_LANES
+        const ap_int<V::BITS> x = ap_int<V::BITS>(get_raw<V::BITS, CS_DRAM_WORD_BITS>(act_in + d.a_off, i));
+        put_raw<V::BITS, CS_DRAM_WORD_BITS>(act_out + d.o_off, i, ap_uint<V::BITS>(x > 0 ? x : ap_int<V::BITS>(0)));
+    }
+}
+
+// x1 + x2, saturated; x2 is another activation or a parameter tensor (a position embedding),
+// broadcast over the leading dimensions when it is smaller (index i % in2_elems).
+template <class V>
+void add_layer(const LayerDesc &d, const dram_word_t *act_in, const dram_word_t *wgt, dram_word_t *act_out) {
+    ADD: for (int i = 0; i < d.elems; ++i) {
+#pragma HLS LOOP_TRIPCOUNT min=1 max=CS_MAX_ELEMS
+#pragma HLS PIPELINE II=1
+#pragma HLS UNROLL factor=CS_VEC_LANES
+        const ap_int<V::BITS + 1> x1 = ap_int<V::BITS>(get_raw<V::BITS, CS_DRAM_WORD_BITS>(act_in + d.a_off, i));
+        ap_uint<V::BITS> raw2;
+        if (d.b_src == ARENA_ACT) {
+            raw2 = get_raw<V::BITS, CS_DRAM_WORD_BITS>(act_in + d.b_off, i % d.in2_elems);
+        } else {
+            raw2 = get_raw<V::BITS, CS_DRAM_WORD_BITS>(wgt + d.b_off, i % d.in2_elems);
+        }
+        const ap_int<V::BITS + 1> x2 = ap_int<V::BITS>(raw2);
+        const ap_int<V::BITS + 1> sum = x1 + x2;
+        put_raw<V::BITS, CS_DRAM_WORD_BITS>(act_out + d.o_off, i, encode<V::BITS>(saturate<V::BITS>(sum)));
+    }
+}
+
+}  // namespace cs
+#endif

@@ -1,0 +1,100 @@
+"""Emitted projects compiled with g++ against the ap_types headers and run: every layer of a CNN
+layer set and a ViT block, at w8a8, w4a4 and binary weights, must match the Python golden model
+bit for bit, and the vector unit's outputs must be within the stated tolerance of the exact math."""
+import json
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+from codesign.frontend import extract
+from codesign.hls import emit_hls
+from codesign.hls.compile import build_and_run
+
+CNN_LAYERS = "conv,act,dw,pw,fc"
+VIT_KINDS = {"layer_norm", "linear", "attn_qk", "softmax", "attn_av", "add", "gelu"}
+# (name, model, layers, precision, accelerator, device, dataflow)
+PROJECTS = [
+    ("vit_w8a8", "vit", "blocks.0.*", "w8a8", "zcu102", "zcu102", None),
+    ("vit_w4a4", "vit", "blocks.0.*", "w4a4", "zcu102", "zcu102", None),
+    ("vit_w1a8", "vit", "blocks.0.*", "w1a8", "zcu102", "zcu102", None),
+    ("cnn_w8a8", "cnn", CNN_LAYERS, "w8a8", "zcu102", "zcu102", None),
+    ("cnn_w4a4", "cnn", CNN_LAYERS, "w4a4", "zcu102", "zcu102", None),
+    ("cnn_w1a8", "cnn", CNN_LAYERS, "w1a8", "zcu102", "zcu102", None),
+    ("cnn_w1a1_os", "cnn", CNN_LAYERS, "w1a1", "scalesim_default", "zcu104", None),
+    ("cnn_w2a4_is", "cnn", CNN_LAYERS, "w2a4", "u250", "u250", "is"),
+    ("cnn_w1a8_lut", "cnn", CNN_LAYERS, "w1a8", "zcu102+lut", "zcu102", None),   # binary layers on a LUT array
+]
+
+
+def _accelerator(name):
+    """A preset, or zcu102 with a 16 x 32 LUT array of XNOR-popcount PEs (as FINN builds them)."""
+    if name != "zcu102+lut":
+        return name
+    from accel_sim.config import accelerator_from_dict, load_accelerator
+    data = load_accelerator("zcu102").to_dict()
+    data.update(name="zcu102_lut", lut_array={"rows": 16, "cols": 32, "macs_per_pe_per_cycle": 64,
+                                              "luts_per_pe": 120, "a_bits": 1})
+    return accelerator_from_dict(data)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    graphs = {"vit": extract("deit_tiny_patch16_224"), "cnn": extract("fixture_models:tiny_cnn", input_size="3,32,32")}
+    root = tmp_path_factory.mktemp("hls")
+    dirs = {}
+    for name, model, layers, precision, accel, device, dataflow in PROJECTS:
+        dirs[name] = str(root / name)
+        emit_hls(graphs[model], accel=_accelerator(accel), device=device, precision=precision, layers=layers, tb_layers="all",
+                 out_dir=dirs[name], dataflow=dataflow)
+    with ThreadPoolExecutor(max_workers=2) as pool:     # g++ runs in subprocesses: two at a time
+        results = dict(zip(dirs, pool.map(build_and_run, dirs.values())))
+    return {name: (dirs[name], results[name]) for name in dirs}
+
+
+def test_binary_layers_run_on_the_lut_array(runs):
+    config = open(os.path.join(runs["cnn_w1a8_lut"][0], "src", "cs_config.h")).read()
+    assert "const int CS_LUT_ROWS = 16;" in config and "const int CS_LUT_COLS = 32;" in config
+    assert "struct prec_w1a8o8_lut {" in config and "ROWS = CS_LUT_ROWS, COLS = CS_LUT_COLS" in config
+
+
+def _cases(project):
+    return json.load(open(os.path.join(project, "tb", "data", "manifest.json")))["cases"]
+
+
+@pytest.mark.parametrize("name", [p[0] for p in PROJECTS])
+def test_every_layer_matches_the_golden_model_bit_for_bit(runs, name):
+    project, run = runs[name]
+    assert run.passed, run.stdout
+    cases = _cases(project)
+    assert [c.ident for c in run.cases] == [c["ident"] for c in cases]
+    kinds = {c["kind"] for c in cases}
+    assert kinds == (VIT_KINDS if name.startswith("vit") else {"conv2d", "relu", "linear"})
+    for result, case in zip(run.cases, cases):
+        assert result.mismatches == 0 and result.max_abs_diff == 0 and result.elems == case["out_elems"]
+        got = np.fromfile(os.path.join(project, "build", "tb_out", case["output"]), dtype="<i4")
+        expected = np.fromfile(os.path.join(project, "tb", "data", case["expected"]), dtype="<i4")
+        assert np.array_equal(got, expected)
+        if case["kind"] in ("linear", "conv2d", "attn_qk", "attn_av"):   # real work, not a saturated constant
+            if case["out_bits"] == 1:
+                assert abs(expected.mean()) < 0.9              # both signs
+            else:
+                assert expected.std() > 0.3 and np.mean(np.abs(expected) >= 2 ** (case["out_bits"] - 1) - 1) < 0.1
+
+
+@pytest.mark.parametrize("name", ["vit_w8a8", "vit_w4a4", "vit_w1a8"])
+def test_vector_unit_within_the_stated_tolerance_of_the_exact_math(runs, name):
+    project, _ = runs[name]
+    checked = set()
+    for case in _cases(project):
+        if case["exact"] is None:
+            continue
+        got = np.fromfile(os.path.join(project, "build", "tb_out", case["output"]), dtype="<i4")
+        exact = np.fromfile(os.path.join(project, "tb", "data", case["exact"]), dtype="<f8")
+        lsb, bits = 2.0 ** -case["out_frac"], case["out_bits"]
+        clipped = np.clip(exact, -(2 ** (bits - 1)) * lsb, (2 ** (bits - 1) - 1) * lsb)
+        err_lsb = np.abs(got * lsb - clipped).max() / lsb
+        assert err_lsb <= case["tol_lsb_vs_exact"], (case["name"], err_lsb)
+        checked.add(case["kind"])
+    assert checked == {"layer_norm", "softmax", "gelu", "add"}
