@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEMO_OUT := out/demo
 
-.PHONY: demo test bench clean venv
+.PHONY: demo test bench validate clean venv
 
 venv: $(STAMP)
 
@@ -29,6 +29,9 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/bench_inspect.py
 	$(PY) benchmarks/bench_engine.py
+
+validate: $(STAMP)
+	$(PY) benchmarks/validate.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .hypothesis
