@@ -22,14 +22,21 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="codesign", description="Model/accelerator co-design for CNNs and ViTs.")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for command in COMMANDS:
         command.add_parser(sub)
+    for name, command_parser in sub.choices.items():  # `codesign simulate --quiet` works as well
+        if "--quiet" not in command_parser._option_string_actions:
+            command_parser.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                                        help="no progress lines on stderr")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from codesign.progress import set_quiet
+    set_quiet(getattr(args, "quiet", False))
     try:
         return int(args.run(args) or 0)
     except UserError as exc:

@@ -55,8 +55,10 @@ def run(args) -> int:
     sim.extras["compression"] = compression_summary(args)
     if args.fidelity:
         from codesign.fidelity import evaluate
-        fid = evaluate(args.model, policy, plan, input_size=sim.graph.input_shape[1:] if sim.graph else None,
-                       checkpoint=args.checkpoint, calibration=args.calibration, evaluator=args.evaluator)
+        from codesign.progress import step
+        with step("measuring fidelity"):
+            fid = evaluate(args.model, policy, plan, input_size=sim.graph.input_shape[1:] if sim.graph else None,
+                           checkpoint=args.checkpoint, calibration=args.calibration, evaluator=args.evaluator)
         sim.extras["fidelity"] = fid.to_dict()
     if args.plot:
         from codesign.plots import write_plots

@@ -10,6 +10,7 @@ import logging
 import warnings
 
 from codesign.errors import ExportFailed
+from codesign.progress import step
 from codesign.frontend.models import (build_model, check_batch, check_model_name, default_input_size,
                                       parse_input_size, timm_model_names)
 from codesign.ir import Graph
@@ -32,7 +33,7 @@ def extract(model: str, input_size: tuple[int, int, int] | str | None = None, ba
     size = input_size or default_input_size(module)
     example = torch.empty((batch, *size), device="meta")
     try:
-        with _quiet_torch():
+        with step(f"extracting {model}"), _quiet_torch():
             exported = torch.export.export(module, (example,), strict=False)
     except Exception as exc:  # torch raises many types; the user needs the module and the reason
         raise ExportFailed(_export_failure(model, module, exc)) from None

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import os
 import re
+import sys
 
 from codesign.errors import UserError
 
@@ -81,6 +83,8 @@ def _build_from_factory(spec: str):
     import torch
 
     module_name, _, attr = spec.partition(":")
+    if os.getcwd() not in sys.path:  # `codesign inspect mymodels:net` finds mymodels.py where you stand
+        sys.path.insert(0, os.getcwd())
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
