@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml requirements-timm.txt Makefile
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/codesign simulate deit_tiny_patch16_224 --accel zcu102 --summary --plot $(DEMO_OUT)
+	$(VENV)/bin/codesign simulate deit_tiny_patch16_224 --accel zcu102 --device zcu102 --precision w8a8 --summary --plot $(DEMO_OUT)
 	$(VENV)/bin/codesign emit-hls deit_tiny_patch16_224 --accel zcu102 --device zcu102 --precision w8a8 -o $(DEMO_OUT)/hls --force
 
 test: $(STAMP)

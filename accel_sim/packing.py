@@ -31,7 +31,8 @@ _KEY = re.compile(r"^w(\d+)a(\d+)$")
 #          Optimization on Xilinx Devices", 2020).
 # DSP48E1 (7 series, UG479): a 25 x 18 multiplier; no packing assumed (WP486 relies on the
 # DSP48E2's wider pre-adder and multiplier), so one MAC per slice up to 25 x 18.
-# Operands wider than the multiplier take ceil(a/27) * ceil(w/18) slices per MAC.
+# Operands wider than the multiplier take ceil(wider/27) * ceil(narrower/18) slices per MAC (the
+# wider operand goes on the 27-bit port).
 DSP_MULTIPLIER_BITS = {"DSP48E2": (27, 18), "DSP48E1": (25, 18)}
 DSP48E2_PACKING = ((4, 4, 4), (8, 8, 2))     # (max weight bits, max activation bits, MACs per slice)
 

@@ -136,7 +136,8 @@ class SimResult:
 
     @property
     def roofline_cycles(self) -> float:
-        """max(compute-bound, DRAM-bound) cycles of the whole network: no schedule beats it."""
+        """max(compute-bound, DRAM-bound) cycles with the DRAM bytes this schedule moves (re-fetches and
+        spills included): a bound for this mapping, not for every mapping (better reuse can beat it)."""
         return max(self.compute_bound_cycles, self.dram_bound_cycles)
 
     @property

@@ -16,6 +16,7 @@ from accel_sim.workload import Layer, LayerKind, Workload
 SCALESIM_CLOCK_MHZ = 1000      # assumption: SCALE-Sim counts cycles only; 1 GHz -> 1 cycle = 1 ns
 SCALESIM_WORD_BITS = 8         # SCALE-Sim's memory model uses 1-byte words (single_layer_sim.py)
 SCALESIM_DEFAULT_BANDWIDTH = 10  # words/cycle, SCALE-Sim's example configuration
+CALC_WORDS_PER_CYCLE = 1e6      # stands for "as fast as needed": far above any array's demand
 # Vector-unit cycles per element (SCALE-Sim has none). Assumption: a LUT-based exp; softmax takes
 # max, exp-and-sum and normalise passes, layernorm mean, variance and scale passes.
 DEFAULT_VECTOR_CYCLES = VectorCycles(exp_softmax=4, layernorm=3, gelu=2, activation=1, eltwise=1,
@@ -90,6 +91,15 @@ def read_scalesim_cfg(path) -> Accelerator:
         if not bandwidth > 0:
             raise UserError(f"{label}: line {line}, column {col}: Bandwidth must be a positive "
                             f"number of words per cycle, got {raw!r}")
+    # SCALE-Sim's [run_presets] InterfaceBandwidth: CALC (its default) sizes the DRAM interface to
+    # whatever each layer needs, so nothing stalls on DRAM; USER uses `Bandwidth`. We do the same.
+    mode = parser.get("run_presets", "InterfaceBandwidth", fallback="CALC").strip().upper()
+    if mode not in ("CALC", "USER"):
+        line, col = _where(text, "InterfaceBandwidth")
+        raise UserError(f"{label}: line {line}, column {col}: InterfaceBandwidth must be CALC or USER, "
+                        f"got {mode!r}")
+    if mode == "CALC":
+        bandwidth = CALC_WORDS_PER_CYCLE
     rows, cols = values["ArrayHeight"], values["ArrayWidth"]
     port = float(max(rows, cols))   # SCALE-Sim's SRAMs never starve the array
     buffers = Buffers(*(Buffer(size_kib=values[key], word_bits=SCALESIM_WORD_BITS, banks=1,
@@ -106,7 +116,8 @@ def read_scalesim_cfg(path) -> Accelerator:
         vector_unit=VectorUnit(lanes=cols, cycles_per_element=DEFAULT_VECTOR_CYCLES),
         energy=horowitz_45nm(SCALESIM_WORD_BITS),
         description=f"SCALE-Sim config {label}: {rows}x{cols} {values['Dataflow'].value}, "
-                    f"{bandwidth:g} words/cycle")
+                    + ("DRAM as fast as needed (InterfaceBandwidth CALC)" if mode == "CALC"
+                       else f"{bandwidth:g} words/cycle"))
 
 
 def _cells(line: str) -> list[str]:

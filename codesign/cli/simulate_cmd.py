@@ -106,7 +106,7 @@ def render(sim, summary_only: bool = False) -> str:
         f"{e['rf_pj'] / 1e9:.3f}, buffers {e['buffer_pj'] / 1e9:.3f}, DRAM {e['dram_pj'] / 1e9:.3f}, "
         f"vector {e['vector_pj'] / 1e9:.3f} mJ)",
         f"DRAM        {human(t['dram_bytes'], 'B')} moved",
-        f"utilisation {100 * t['utilization']:.1f}% of {r.pes:,} PEs",
+        f"utilisation {100 * t['utilization']:.1f}% of the array's peak at each layer's widths ({r.pes:,} PEs)",
         f"roofline    {roof['roofline_cycles']:,.0f} cycles ({roof['bound']}-bound); achieved "
         f"{t['cycles'] / max(roof['roofline_cycles'], 1):.2f}x the bound",
         "time        extract {extract_s:.2f} s, schedule {schedule_s:.3f} s, simulate {simulate_s:.3f} s".format(
