@@ -116,7 +116,33 @@ class _Request:
         return {"version": FIDELITY_VERSION, "model": self.model, "input_size": self.input_size,
                 "checkpoint_sha256": self.checkpoint_sha256, "calibration": self.calibration_id,
                 "seed": self.seed, "precision": self.policy.spec, "pruning": self.plan.to_dict(),
-                "evaluator": self.evaluator}
+                "evaluator": self.evaluator, "evaluator_source": _source_digest(self.evaluator),
+                "model_source": _source_digest(self.model), "versions": _library_versions()}
+
+
+def _source_digest(spec: str | None) -> str | None:
+    """sha256 of the file behind `pkg.module:function`, so editing an evaluator or model invalidates."""
+    if not spec or ":" not in spec:
+        return None
+    import importlib.util
+
+    from codesign.fidelity.inputs import file_sha256
+    try:
+        origin = importlib.util.find_spec(spec.partition(":")[0]).origin
+    except (ImportError, AttributeError, ValueError):
+        return None
+    return file_sha256(origin) if origin and os.path.isfile(origin) else None
+
+
+def _library_versions() -> dict:
+    from importlib.metadata import PackageNotFoundError, version
+    out = {}
+    for name in ("torch", "timm"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = None
+    return out
 
 
 def _measure(req: _Request, graph: Graph | None, key: str) -> FidelityResult:
