@@ -44,6 +44,30 @@ def inspect(model: str, input_size=None, batch: int = 1, precision=None, prune_h
     return graph
 
 
+def sweep(space, results: str | None = None, *, samples: int | None = None, seed: int = 0,
+          workers: int | None = None, dask: str | None = None, device: str | None = None, quiet: bool = True):
+    """Evaluate a design space (YAML path, mapping or DesignSpace) into a results file (see `codesign sweep`).
+
+    Returns a SweepResult (counts, the Pareto front, files written). With workers > 1 the pool is
+    spawned: call it under `if __name__ == "__main__":` in a script.
+    """
+    from codesign.search.sweep import run_sweep
+    return run_sweep(space, results, samples=samples, seed=seed, workers=workers, dask=dask, device=device,
+                     quiet=quiet)
+
+
+def search(space, trials: int, *, seed: int = 0, storage: str | None = None, study_name: str | None = None,
+           target_fps: float | None = None, device: str | None = None, population: int | None = None,
+           results: str | None = None, quiet: bool = True):
+    """NSGA-II search of a design space until the study has `trials` finished trials (see `codesign search`).
+
+    Returns a SearchResult (the front, the study, and with `target_fps` a TargetReport).
+    """
+    from codesign.search.study import run_search
+    return run_search(space, trials, seed=seed, storage=storage, study_name=study_name, target_fps=target_fps,
+                      device=device, population=population, results=results, quiet=quiet)
+
+
 def emit_hls(model, accel="zcu102", device="zcu102", precision=None, prune_heads=None, prune_mlp=None,
              layers=None, tb_layers=None, out_dir: str = "out/hls", force: bool = False, **options):
     """Write the Vitis HLS project of a design point into `out_dir` (see `codesign emit-hls`).
@@ -56,4 +80,4 @@ def emit_hls(model, accel="zcu102", device="zcu102", precision=None, prune_heads
                  prune_mlp=prune_mlp, layers=layers, tb_layers=tb_layers, out_dir=out_dir, force=force, **options)
 
 
-__all__ = ["inspect", "emit_hls", "__version__", *_TRANSFORMS]
+__all__ = ["inspect", "search", "sweep", "emit_hls", "__version__", *_TRANSFORMS]

@@ -8,10 +8,12 @@ import argparse
 import sys
 
 from accel_sim.errors import UserError
-from codesign.cli import devices_cmd, emit_hls_cmd, inspect_cmd, models_cmd, presets_cmd, simulate_cmd
+from codesign.cli import (devices_cmd, emit_hls_cmd, inspect_cmd, models_cmd, pareto_cmd, presets_cmd, search_cmd,
+                          simulate_cmd, sweep_cmd)
 
 # Each command module has `add_parser(subparsers)` and `run(args) -> int`.
-COMMANDS = [inspect_cmd, simulate_cmd, models_cmd, presets_cmd, devices_cmd, emit_hls_cmd]
+COMMANDS = [inspect_cmd, simulate_cmd, models_cmd, presets_cmd, devices_cmd, sweep_cmd, search_cmd, pareto_cmd,
+            emit_hls_cmd]
 
 
 class _Parser(argparse.ArgumentParser):

@@ -1,0 +1,95 @@
+"""Where sweep tasks run: in this process, on a local process pool, or on a Dask cluster.
+
+All three are `concurrent.futures` executors, so the sweep has one code path for them.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import multiprocessing
+import os
+import signal
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+
+from accel_sim.errors import UserError
+
+DASK_TIMEOUT_S = 5.0
+
+
+class InlineExecutor(Executor):
+    """Runs each task when it is submitted, in this process (`--workers 1`)."""
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        future: Future = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except Exception as exc:   # delivered through the future, as a pool would
+            future.set_exception(exc)
+        return future
+
+
+def _worker_init() -> None:
+    """Pool workers leave Ctrl-C to the parent, which stops the sweep and keeps what was written.
+    A worker that measures fidelity runs torch on one thread: the pool is the parallelism, and
+    several multi-threaded torch processes on the same cores slow each other down many times over."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ.setdefault(name, "1")
+
+
+def default_workers() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+
+
+@contextlib.contextmanager
+def open_executor(workers: int | None = None, dask_address: str | None = None,
+                  timeout_s: float = DASK_TIMEOUT_S):
+    """Yield (executor, slots): `slots` is how many tasks run at once (to size the submission window).
+
+    Pool workers are spawned, not forked: they start clean (no torch, no parent threads) and import
+    only the simulator until a task needs more.
+    """
+    if dask_address:
+        client = connect_dask(dask_address, timeout_s)
+        try:
+            slots = sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values())
+            yield client.get_executor(pure=False), max(1, slots)
+        finally:
+            client.close()
+        return
+    workers = default_workers() if workers is None else workers
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise UserError(f"--workers {workers!r} is not valid; give an integer >= 1 (1 runs in this process)")
+    if workers == 1:
+        yield InlineExecutor(), 1
+        return
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_init)
+    try:
+        yield pool, workers
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+
+
+def connect_dask(address: str, timeout_s: float = DASK_TIMEOUT_S):
+    """A `distributed.Client` on `address` with at least one worker, or one clear error line."""
+    try:
+        from distributed import Client
+    except ImportError:
+        raise UserError("--dask needs dask.distributed: pip install 'dask[distributed]'") from None
+    for name in ("distributed", "distributed.client", "distributed.comm"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+    try:
+        client = Client(address, timeout=timeout_s, set_as_default=False)
+    except (OSError, TimeoutError, ValueError, TypeError) as exc:
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise UserError(f"cannot reach the Dask scheduler at {address!r} within {timeout_s:g} s ({reason}); "
+                        "start one with `dask scheduler` and workers with `dask worker ADDRESS`") from None
+    try:
+        client.wait_for_workers(1, timeout=timeout_s)
+    except (TimeoutError, OSError):
+        client.close()
+        raise UserError(f"the Dask scheduler at {address!r} has no worker after {timeout_s:g} s; "
+                        f"start some with `dask worker {address}`") from None
+    return client

@@ -1,0 +1,141 @@
+"""Results files: one row per design point, CSV or JSONL (by extension), flushed row by row.
+
+Re-opening a file resumes it: the hashes already there are skipped; a torn last line is dropped.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+
+from accel_sim.errors import UserError
+
+FORMATS = (".csv", ".jsonl")
+STRING_COLUMNS = frozenset({"hash", "error", "objectives", "first_overflow", "precision", "prune_heads"})
+
+
+def results_format(path: str) -> str:
+    ext = os.path.splitext(str(path))[1].lower()
+    if ext not in FORMATS:
+        raise UserError(f"results file {path!r}: give a name ending in .csv or .jsonl")
+    return ext
+
+
+def plain(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)      # str(float) is its shortest exact repr: CSV and JSONL hold the same numbers
+
+
+def _parse_cell(column: str, text: str):
+    if text == "":
+        return None
+    if column in STRING_COLUMNS:
+        return text
+    if text in ("true", "false", "True", "False"):
+        return text.lower() == "true"
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _drop_torn_tail(path: str) -> None:
+    """A process killed mid-write leaves a last line without its newline: cut it off."""
+    with open(path, "rb+") as fh:
+        data = fh.read()
+        if data and not data.endswith(b"\n"):
+            fh.truncate(data.rfind(b"\n") + 1)
+
+
+def read_results(path: str) -> tuple[list[str], list[dict]]:
+    """(columns, rows) of a results file, values typed back (numbers, booleans, None for empty)."""
+    fmt = results_format(path)
+    try:
+        with open(path, encoding="utf-8", newline="") as fh:
+            text = fh.read()
+    except OSError as err:
+        raise UserError(f"cannot read results file {path!r}: {err.strerror}") from None
+    if not text.endswith("\n"):
+        text = text[:text.rfind("\n") + 1]
+    if fmt == ".csv":
+        reader = csv.reader(io.StringIO(text))
+        columns = next(reader, [])
+        rows = [{c: _parse_cell(c, v) for c, v in zip(columns, line)} for line in reader if line]
+    else:
+        rows = []
+        for number, line in enumerate(text.splitlines(), 1):
+            if line.strip():
+                try:
+                    rows.append(json.loads(line))
+                except ValueError:
+                    raise UserError(f"results file {path!r}: line {number} is not JSON") from None
+        columns = list(rows[0]) if rows else []
+    if rows and "hash" not in columns:
+        raise UserError(f"results file {path!r} has no hash column; is it a codesign sweep or search result?")
+    return columns, rows
+
+
+class ResultsWriter:
+    """Appends rows to `path`; `done` holds the hashes already in the file (resumed or written)."""
+
+    def __init__(self, path: str, columns: list[str]):
+        self.path, self.columns, self.format = path, list(columns), results_format(path)
+        self.done: set[str] = set()
+        resumed = os.path.exists(path) and os.path.getsize(path) > 0
+        if resumed:
+            _drop_torn_tail(path)
+            found, rows = read_results(path)
+            if rows and found != self.columns:
+                raise UserError(f"results file {path!r} was written for another space (its columns differ); "
+                                "give another file name or delete it")
+            self.done = {row["hash"] for row in rows}
+            resumed = bool(found)
+        folder = os.path.dirname(os.path.abspath(path))
+        try:
+            os.makedirs(folder, exist_ok=True)
+            self._fh = open(path, "a", encoding="utf-8", newline="")
+        except OSError as err:
+            raise UserError(f"cannot write results file {path!r}: {err.strerror}") from None
+        self._csv = csv.writer(self._fh, lineterminator="\n") if self.format == ".csv" else None
+        if self._csv is not None and not resumed:
+            self._csv.writerow(self.columns)
+            self._fh.flush()
+
+    def write(self, row: dict) -> None:
+        if self._csv is not None:
+            self._csv.writerow([_cell(row.get(c)) for c in self.columns])
+        else:
+            self._fh.write(json.dumps({c: plain(row.get(c)) for c in self.columns}, allow_nan=False) + "\n")
+        self._fh.flush()
+        self.done.add(row["hash"])
+
+    def close(self) -> None:
+        self._fh.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def write_rows(path: str, columns: list[str], rows: list[dict]) -> None:
+    """Write a whole file at once (replacing it): an exported study, a front."""
+    if os.path.exists(path):
+        os.remove(path)
+    with ResultsWriter(path, columns) as writer:
+        for row in rows:
+            writer.write(row)

@@ -1,0 +1,261 @@
+"""The sections of a design-space file, each checked and built into a frozen value; one error line each.
+
+`space.py` assembles them into a DesignSpace. Every message names the field and what is allowed.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import cached_property
+
+import yaml
+
+from accel_sim.errors import UserError
+from codesign.search.metrics import METRICS, Bound, Constraints, metric
+from codesign.search.point import content_hash
+from codesign.transforms.precision import Bits, PrecisionPolicy, Rule
+from codesign.transforms.prune import PrunePlan
+
+
+def require_mapping(data, where: str) -> None:
+    if not isinstance(data, dict):
+        raise UserError(f"{where} must be a mapping of keys to values, got {type(data).__name__}")
+
+
+def _keys(data, where: str, allowed: tuple[str, ...]) -> None:
+    require_mapping(data, where)
+    for key in data:
+        if key not in allowed:
+            raise UserError(f"unknown key {key!r} in {where}; allowed: {', '.join(allowed)}")
+
+
+def _as_list(raw) -> list:
+    return list(raw) if isinstance(raw, (list, tuple)) else [raw]
+
+
+def read_space_file(path: str):
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return yaml.safe_load(fh)
+    except OSError as err:
+        raise UserError(f"cannot read design space {path!r}: {err.strerror}") from None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise UserError(f"{path}: malformed YAML{at}: {getattr(err, 'problem', None) or 'not valid YAML'}") from None
+
+
+@dataclass(frozen=True)
+class Knob:
+    """One dimension of the space: a name (a results column) and its choices, in file order."""
+    name: str
+    choices: tuple
+    kind: str                       # "hardware" or "compression"
+
+    @classmethod
+    def of(cls, name: str, choices: tuple, kind: str, field: str) -> Knob:
+        if not choices:
+            raise UserError(f"{field}: empty list; give at least one value (the space would have no points)")
+        for value in choices:
+            if choices.count(value) > 1:
+                raise UserError(f"{field}: {value!r} is listed twice")
+        return cls(name, tuple(choices), kind)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    input_size: tuple[int, int, int] | None = None
+    batch: int = 1
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "input_size": list(self.input_size) if self.input_size else None,
+                "batch": self.batch}
+
+
+def parse_model(data) -> ModelSpec:
+    from codesign.frontend.models import parse_input_size
+
+    _keys(data, "model", ("name", "input_size", "batch"))
+    name = data.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise UserError("model.name: give a timm model name or pkg.module:factory")
+    size = data.get("input_size")
+    if size is not None:
+        try:
+            size = parse_input_size(",".join(str(v) for v in _as_list(size)))
+        except UserError:
+            raise UserError(f"model.input_size {size!r} is not valid; give H or [C, H, W] "
+                            "(positive integers)") from None
+    batch = data.get("batch", 1)
+    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+        raise UserError(f"model.batch {batch!r} is not valid; give an integer >= 1")
+    return ModelSpec(name.strip(), size, batch)
+
+
+@dataclass(frozen=True)
+class PrecisionGroup:
+    """Layers that share one precision knob: precision rule keys (op, glob, module, re:, kind:)."""
+    name: str
+    ops: tuple[str, ...]
+    knob: Knob
+
+
+@dataclass(frozen=True)
+class CompressionChoice:
+    """The compression of one point: what the workload and the fidelity measurement depend on."""
+    policy: PrecisionPolicy
+    plan: PrunePlan
+
+    @cached_property
+    def key(self) -> str:
+        return content_hash({"precision": self.policy.spec, "pruning": self.plan.to_dict()})
+
+    @property
+    def precision_spec(self) -> str:
+        return self.policy.spec
+
+    @property
+    def heads_spec(self) -> str | None:
+        return self.plan.heads_spec
+
+    @staticmethod
+    def some_bits() -> Bits:
+        return Bits(8, 8)
+
+    @classmethod
+    def build(cls, default: str | None, groups, bits_by_group: dict, heads: dict, mlp) -> CompressionChoice:
+        rules = tuple(Rule(key, Bits.parse(bits_by_group[g.name])) for g in groups for key in g.ops)
+        policy = PrecisionPolicy(**({"default": Bits.parse(default)} if default else {}), rules=rules)
+        return cls(policy, PrunePlan(**heads, mlp_keep_ratio=mlp))
+
+
+def _widths(raw, field: str) -> tuple[str, ...]:
+    out = []
+    for value in _as_list(raw):
+        try:
+            out.append(str(Bits.parse(value)))
+        except UserError as err:
+            raise UserError(f"{field}: {err}") from None
+    return tuple(out)
+
+
+def _ratio(value, field: str, what: str) -> float:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or not 0 < value <= 1:
+        raise UserError(f"{field}: {value!r} is not valid; give the fraction of {what} to keep, in (0, 1]")
+    return float(value)
+
+
+def parse_compression(data) -> dict:
+    """DesignSpace fields: precision_default, precision_groups, heads_ratio, heads_per_block, mlp_ratio."""
+    _keys(data, "compression", ("precision", "heads", "mlp_keep_ratio"))
+    out = {"precision_default": None, "precision_groups": (), "heads_ratio": None, "heads_per_block": None,
+           "mlp_ratio": None}
+    prec = data.get("precision") or {}
+    _keys(prec, "compression.precision", ("default", "groups"))
+    if "default" in prec:
+        field = "compression.precision.default"
+        out["precision_default"] = Knob.of("precision.default", _widths(prec["default"], field), "compression", field)
+    groups, seen = [], {}
+    groups_data = prec.get("groups") or {}
+    require_mapping(groups_data, "compression.precision.groups")
+    for name, spec in groups_data.items():
+        where = f"compression.precision.groups.{name}"
+        _keys(spec, where, ("ops", "widths"))
+        if "ops" not in spec or "widths" not in spec:
+            raise UserError(f"{where}: give ops (precision rule keys, e.g. '*.attn.qkv') and widths (e.g. [w8a8, w4a8])")
+        ops = tuple(str(o).strip() for o in _as_list(spec["ops"]))
+        for key in ops:
+            Rule(key, CompressionChoice.some_bits())
+            if key in seen:
+                raise UserError(f"{where}: ops {key!r} is already in group {seen[key]!r}")
+            seen[key] = name
+        groups.append(PrecisionGroup(str(name), ops, Knob.of(f"precision.{name}", _widths(spec["widths"], where),
+                                                             "compression", f"{where}.widths")))
+    out["precision_groups"] = tuple(groups)
+    heads = data.get("heads") or {}
+    _keys(heads, "compression.heads", ("keep_ratio", "keep_per_block"))
+    if len(heads) > 1:
+        raise UserError("compression.heads: give keep_ratio (one ratio for every attention) or keep_per_block "
+                        "(a count per attention), not both")
+    if "keep_ratio" in heads:
+        field = "compression.heads.keep_ratio"
+        ratios = tuple(_ratio(v, field, "heads") for v in _as_list(heads["keep_ratio"]))
+        out["heads_ratio"] = Knob.of("heads.keep_ratio", ratios, "compression", field)
+    if "keep_per_block" in heads:
+        field = "compression.heads.keep_per_block"
+        counts = _as_list(heads["keep_per_block"])
+        for c in counts:
+            if isinstance(c, bool) or not isinstance(c, int) or c < 1:
+                raise UserError(f"{field}: {c!r} is not valid; give kept-head counts >= 1")
+        out["heads_per_block"] = Knob.of("heads", tuple(counts), "compression", field).choices
+    if "mlp_keep_ratio" in data:
+        field = "compression.mlp_keep_ratio"
+        ratios = tuple(_ratio(v, field, "MLP hidden units") for v in _as_list(data["mlp_keep_ratio"]))
+        out["mlp_ratio"] = Knob.of("mlp_keep_ratio", ratios, "compression", field)
+    return out
+
+
+def parse_objectives(data) -> tuple[str, ...]:
+    names = _as_list(data) if data is not None else []
+    if not names:
+        raise UserError(f"objectives: empty; give at least one of {', '.join(METRICS)}")
+    for name in names:
+        if not isinstance(name, str):
+            raise UserError(f"objectives: {name!r} is not a metric name; allowed: {', '.join(METRICS)}")
+        metric(name, "objective")
+        if names.count(name) > 1:
+            raise UserError(f"objectives: {name!r} is listed twice")
+    return tuple(names)
+
+
+def parse_constraints(data) -> Constraints:
+    allowed = ("fits_device", *METRICS)
+    _keys(data, "constraints", allowed)
+    fits = data.get("fits_device", False)
+    if not isinstance(fits, bool):
+        raise UserError(f"constraints.fits_device must be true or false, got {fits!r}")
+    bounds = []
+    for name, spec in data.items():
+        if name == "fits_device":
+            continue
+        where = f"constraints.{name}"
+        _keys(spec, where, ("min", "max"))
+        if not spec:
+            raise UserError(f"{where}: give min and/or max")
+        for key, value in spec.items():
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise UserError(f"{where}.{key}: {value!r} is not a number")
+        bounds.append(Bound(name, spec.get("min"), spec.get("max")))
+    return Constraints(fits, tuple(bounds))
+
+
+@dataclass(frozen=True)
+class FidelitySpec:
+    """How fidelity is measured (see `codesign.fidelity.evaluate`)."""
+    samples: int = 16
+    seed: int = 0
+    checkpoint: str | None = None
+    calibration: str | None = None
+    evaluator: str | None = None
+
+    def to_dict(self) -> dict:
+        return {"samples": self.samples, "seed": self.seed, "checkpoint": self.checkpoint,
+                "calibration": self.calibration, "evaluator": self.evaluator}
+
+
+def parse_fidelity(data) -> FidelitySpec:
+    _keys(data, "fidelity", ("samples", "seed", "checkpoint", "calibration", "evaluator"))
+    samples, seed = data.get("samples", 16), data.get("seed", 0)
+    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
+        raise UserError(f"fidelity.samples {samples!r} is not valid; give an integer >= 1")
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise UserError(f"fidelity.seed {seed!r} is not valid; give an integer")
+    texts = {}
+    for key in ("checkpoint", "calibration", "evaluator"):
+        value = data.get(key)
+        if value is not None and not isinstance(value, str):
+            raise UserError(f"fidelity.{key} {value!r} is not valid; give a path or name")
+        texts[key] = value
+    return FidelitySpec(samples, seed, **texts)
