@@ -17,6 +17,9 @@ def __getattr__(name: str):
     if name in _TRANSFORMS:
         import codesign.transforms
         return getattr(codesign.transforms, name)
+    if name == "search":  # the package codesign.search is callable: codesign.search(space, trials)
+        import importlib
+        return importlib.import_module("codesign.search")
     raise AttributeError(f"module 'codesign' has no attribute {name!r}")
 
 
@@ -28,6 +31,13 @@ def inspect(model: str, input_size=None, batch: int = 1, precision=None, prune_h
     `--prune-mlp` take (or a parsed PrecisionPolicy / PrunePlan); pruning is applied first.
     """
     from codesign.frontend import extract
+
+    graph = extract(model, input_size=input_size, batch=batch)
+    return _compress(graph, precision, prune_heads, prune_mlp)
+
+
+def _compress(graph, precision, prune_heads, prune_mlp):
+    """Pruning, then precision, from specs (as on the command line) or parsed objects."""
     from codesign.transforms import PrunePlan, apply_precision, apply_pruning, parse_precision, parse_prune
 
     policy = parse_precision(precision) if isinstance(precision, str) else precision
@@ -36,7 +46,6 @@ def inspect(model: str, input_size=None, batch: int = 1, precision=None, prune_h
     if prune_mlp is not None:
         mlp_ratio = parse_prune(mlp=prune_mlp).mlp_keep_ratio
         plan = dataclasses.replace(plan or PrunePlan(), mlp_keep_ratio=mlp_ratio)
-    graph = extract(model, input_size=input_size, batch=batch)
     if plan is not None:
         graph = apply_pruning(graph, plan)
     if policy is not None:
@@ -56,16 +65,18 @@ def sweep(space, results: str | None = None, *, samples: int | None = None, seed
                      quiet=quiet)
 
 
-def search(space, trials: int, *, seed: int = 0, storage: str | None = None, study_name: str | None = None,
-           target_fps: float | None = None, device: str | None = None, population: int | None = None,
-           results: str | None = None, quiet: bool = True):
-    """NSGA-II search of a design space until the study has `trials` finished trials (see `codesign search`).
+def simulate(model, accel="zcu102", dataflow: str | None = None, layer_dataflows: dict | None = None,
+             input_size=None, batch: int = 1, device=None, precision=None, prune_heads=None, prune_mlp=None):
+    """Simulate a model (timm name, object path, Graph or SCALE-Sim topology CSV) on an accelerator
+    (see `codesign simulate`); compression arguments as in `inspect`. Returns a Simulation."""
+    from codesign.simulation import simulate as _simulate
 
-    Returns a SearchResult (the front, the study, and with `target_fps` a TargetReport).
-    """
-    from codesign.search.study import run_search
-    return run_search(space, trials, seed=seed, storage=storage, study_name=study_name, target_fps=target_fps,
-                      device=device, population=population, results=results, quiet=quiet)
+    compress = None
+    if precision is not None or prune_heads is not None or prune_mlp is not None:
+        def compress(graph):
+            return _compress(graph, precision, prune_heads, prune_mlp)
+    return _simulate(model, accel, dataflow=dataflow, layer_dataflows=layer_dataflows, input_size=input_size,
+                     batch=batch, device=device, compress=compress)
 
 
 def emit_hls(model, accel="zcu102", device="zcu102", precision=None, prune_heads=None, prune_mlp=None,
@@ -80,4 +91,4 @@ def emit_hls(model, accel="zcu102", device="zcu102", precision=None, prune_heads
                  prune_mlp=prune_mlp, layers=layers, tb_layers=tb_layers, out_dir=out_dir, force=force, **options)
 
 
-__all__ = ["inspect", "search", "sweep", "emit_hls", "__version__", *_TRANSFORMS]
+__all__ = ["inspect", "simulate", "sweep", "search", "emit_hls", "__version__", *_TRANSFORMS]
