@@ -98,3 +98,18 @@ def test_vector_unit_within_the_stated_tolerance_of_the_exact_math(runs, name):
         assert err_lsb <= case["tol_lsb_vs_exact"], (case["name"], err_lsb)
         checked.add(case["kind"])
     assert checked == {"layer_norm", "softmax", "gelu", "add"}
+
+
+def test_emit_hls_csim_from_the_command_line(tmp_path):
+    """`codesign emit-hls ... --csim` compiles and runs the testbench and reports every case."""
+    import json
+
+    from test_cli import codesign
+
+    r = codesign("emit-hls", "deit_tiny_patch16_224", "--accel", "zcu102", "--device", "zcu102",
+                 "--precision", "w8a8", "--layers", "blocks.0.attn.*", "-o", str(tmp_path / "p"), "--csim",
+                 "--json", timeout=300)
+    assert r.returncode == 0, r.stderr
+    csim = json.loads(r.stdout)["csim"]
+    assert csim["passed"] and len(csim["cases"]) >= 3
+    assert all(c["mismatches"] == 0 for c in csim["cases"])

@@ -237,3 +237,24 @@ def test_cli_emits_from_a_results_row_and_refuses_bad_input(tmp_path):
                                    "--layers", CNN_LAYERS, "-o", str(out), "--force"),
                           "refusing to write", "symbolic link out of the output directory")
     assert os.listdir(outside) == []
+
+
+def test_from_results_row_of_a_search_builds_the_evaluated_accelerator(tmp_path):
+    """A row as `codesign search` writes it: short knobs applied with the search's own builder."""
+    from accel_sim import load_accelerator
+    from codesign.hls.results import design_point_from_row
+    from codesign.search.knobs import build_accelerator
+
+    row = tmp_path / "front.csv"
+    row.write_text("hash,model,base,device,rows,cols,dataflow,ifmap_kib,dram_bandwidth_gbps,clock_mhz,"
+                   "mlp_keep_ratio,precision,prune_heads,latency_ms\n"
+                   "abc,deit_tiny_patch16_224,zcu102,ZCU102,64,32,os,256.0,9.6,150.0,1.0,default=w8a8,0.67,10.4\n")
+    point = design_point_from_row(str(row), 0)
+    expected = build_accelerator(load_accelerator("zcu102"), {"rows": 64, "cols": 32, "dataflow": "os",
+                                 "ifmap_kib": 256.0, "dram_bandwidth_gbps": 9.6, "clock_mhz": 150.0}, True)
+    got = point["accel"]
+    assert (got.pe_array.rows, got.pe_array.cols, got.clock_mhz) == (64, 32, 150.0)
+    assert got.buffers == expected.buffers and got.vector_unit == expected.vector_unit
+    assert got.dram.bandwidth_gbps == 9.6
+    assert (point["model"], point["precision"], point["prune_heads"], point["prune_mlp"]) == (
+        "deit_tiny_patch16_224", "default=w8a8", "0.67", "1.0")

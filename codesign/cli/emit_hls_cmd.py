@@ -34,6 +34,8 @@ def add_parser(sub) -> None:
     p.add_argument("--force", action="store_true", help="write into a non-empty output directory")
     p.add_argument("--seed", type=int, default=0, help="seed of the testbench data (default 0)")
     p.add_argument("--json", action="store_true", help="print what was written as JSON")
+    p.add_argument("--csim", action="store_true",
+                   help="then compile the testbench with g++ and run it (C simulation against the golden model)")
     p.set_defaults(run=run)
 
 
@@ -78,9 +80,13 @@ def run(args) -> int:
                       tb_layers=args.tb_layers, out_dir=args.output, force=args.force, seed=args.seed,
                       layer_dataflows=parse_overrides(args.layer_dataflow),
                       batch=point.pop("batch", None) or 1, **point)
+    csim = _csim(result.out_dir) if args.csim else None
     if args.json:
-        print(json.dumps(result.to_dict(), indent=1))
-        return 0
+        data = result.to_dict()
+        if csim is not None:
+            data["csim"] = {"passed": csim.passed, "cases": [vars(c) for c in csim.cases]}
+        print(json.dumps(data, indent=1))
+        return 0 if csim is None or csim.passed else 1
     table = result.table
     hw = table.hw
     print(f"{result.design['model']} -> {result.out_dir}")
@@ -90,4 +96,18 @@ def run(args) -> int:
           f"{hw.device_name} ({hw.part})")
     print(f"  testbench: {len(result.cases)} layer(s); run `vitis_hls -f {result.out_dir}/run_hls.tcl`, or see "
           f"{result.out_dir}/README.md for g++")
-    return 0
+    if csim is None:
+        return 0
+    for case in csim.cases:
+        print(f"  csim {case.ident:32s} {case.elems:>8,} elements, max |diff| {case.max_abs_diff} LSB, "
+              f"{case.mismatches} out of tolerance: {'pass' if case.passed else 'FAIL'}")
+    print(f"  C simulation (g++): {'passed' if csim.passed else 'FAILED'}")
+    return 0 if csim.passed else 1
+
+
+def _csim(out_dir: str):
+    from codesign.hls.compile import build_and_run
+    from codesign.progress import step
+
+    with step("compiling and running the testbench with g++"):
+        return build_and_run(out_dir)

@@ -2,9 +2,10 @@
 Columns read: model, accel, device, precision, prune_heads, prune_mlp, dataflow, input_size, batch, knobs."""
 # Columns (case-insensitive; empty cells and any other column, such as metrics, are ignored):
 #   model (required)             timm name or pkg.module:factory
-#   accel | accelerator | preset preset name or accelerator YAML (default zcu102); in JSON also a mapping
+#   accel | accelerator | preset | base   preset name or accelerator YAML (default zcu102); JSON: a mapping
 #   device | board               FPGA board or part (default: the accelerator's name when it is a board)
-#   precision, prune_heads, prune_mlp, dataflow, input_size, batch   as on the command line
+#   precision, prune_heads, prune_mlp (or mlp_keep_ratio), dataflow, input_size, batch   as on the command line
+#   scale_ports                  as in a design space (default true): buffer ports follow the array size
 #   knobs on the accelerator: a dotted path into its YAML (pe_array.rows, buffers.ifmap.size_kib,
 #   dram.bandwidth_gbps, clock_mhz, ...), the short names below, or a JSON object column `knobs`
 #   holding either form.
@@ -17,16 +18,16 @@ import os
 from accel_sim.config import Accelerator, accelerator_from_dict, load_accelerator
 from codesign.errors import UserError
 
-KNOB_ALIASES = {
-    "rows": "pe_array.rows", "pe_rows": "pe_array.rows", "cols": "pe_array.cols", "pe_cols": "pe_array.cols",
-    "accum_bits": "pe_array.accum_bits", "operand_bits": "pe_array.operand_bits",
-    "ifmap_kib": "buffers.ifmap.size_kib", "weight_kib": "buffers.weight.size_kib",
-    "ofmap_kib": "buffers.ofmap.size_kib", "bandwidth_gbps": "dram.bandwidth_gbps",
-    "dram_bandwidth_gbps": "dram.bandwidth_gbps", "dram_gbps": "dram.bandwidth_gbps",
-    "vector_lanes": "vector_unit.lanes", "clock_mhz": "clock_mhz",
+# Short knob names as a sweep/search writes them (and a few aliases) -> the search's knob names;
+# they are applied with the search's own `build_accelerator`, so the emitted design is the one evaluated.
+SEARCH_KNOBS = {
+    "rows": "rows", "pe_rows": "rows", "cols": "cols", "pe_cols": "cols", "dataflow": "dataflow",
+    "ifmap_kib": "ifmap_kib", "weight_kib": "weight_kib", "ofmap_kib": "ofmap_kib",
+    "bandwidth_gbps": "dram_bandwidth_gbps", "dram_bandwidth_gbps": "dram_bandwidth_gbps",
+    "dram_gbps": "dram_bandwidth_gbps", "vector_lanes": "vector_lanes", "clock_mhz": "clock_mhz",
 }
-_FIELDS = {"model": ("model",), "accel": ("accel", "accelerator", "preset"), "device": ("device", "board"),
-           "precision": ("precision",), "prune_heads": ("prune_heads",), "prune_mlp": ("prune_mlp",),
+_FIELDS = {"model": ("model",), "accel": ("accel", "accelerator", "preset", "base"), "device": ("device", "board"),
+           "precision": ("precision",), "prune_heads": ("prune_heads",), "prune_mlp": ("prune_mlp", "mlp_keep_ratio"),
            "dataflow": ("dataflow",), "input_size": ("input_size",), "batch": ("batch",)}
 
 
@@ -82,12 +83,13 @@ def _set_path(data: dict, path: str, value, where: str) -> None:
     node[keys[-1]] = value
 
 
-def _accelerator(spec, knobs: dict, where: str, row: int) -> Accelerator:
-    if isinstance(spec, dict):
-        data = spec
-    else:
-        data = load_accelerator(spec or "zcu102").to_dict()
-    if knobs:
+def _accelerator(spec, short: dict, scale_ports: bool, knobs: dict, where: str, row: int) -> Accelerator:
+    from codesign.search.knobs import build_accelerator
+
+    base = accelerator_from_dict(spec, where) if isinstance(spec, dict) else load_accelerator(spec or "zcu102")
+    data = build_accelerator(base, short, scale_ports).to_dict() if short else base.to_dict()
+    data["name"] = base.name
+    if knobs or short:
         for path, value in knobs.items():
             _set_path(data, path, _value(value), where)
         data["name"] = f"{data['name']}-row{row}"
@@ -112,17 +114,18 @@ def design_point_from_row(path: str, row: int) -> dict:
                 break
     if "model" not in out:
         raise UserError(f"{where} has no 'model' column; columns: {', '.join(raw) or 'none'}")
-    knobs = {}
+    knobs, short = {}, {}
     nested = cells.get("knobs")
     if isinstance(nested, str) and nested.strip().startswith("{"):
         nested = json.loads(nested)
     for key, value in list(nested.items() if isinstance(nested, dict) else []) + list(cells.items()):
         key = str(key).lower()
-        if key in KNOB_ALIASES:
-            knobs[KNOB_ALIASES[key]] = value
+        if key in SEARCH_KNOBS:
+            short[SEARCH_KNOBS[key]] = value if key == "dataflow" else _value(value)
         elif "." in key and key.split(".")[0] in ("pe_array", "buffers", "dram", "vector_unit", "lut_array", "energy"):
             knobs[key] = value
-    out["accel"] = _accelerator(out.get("accel"), knobs, where, row)
+    scale_ports = str(cells.get("scale_ports", True)).lower() not in ("false", "0", "no")
+    out["accel"] = _accelerator(out.get("accel"), short, scale_ports, knobs, where, row)
     for name in ("batch",):
         if name in out:
             out[name] = int(_value(out[name]))

@@ -123,7 +123,7 @@ def build_workload(graph, choice: CompressionChoice) -> Workload:
 
 def result_columns(space) -> list[str]:
     """Every column of a results row for `space`, in order."""
-    cols = ["hash", *(k.name for k in space.knobs)]
+    cols = ["hash", "model", *(k.name for k in space.knobs)]
     if space.has_compression:
         cols += ["precision", "prune_heads"]
     cols += list(HARDWARE_METRICS)
@@ -137,7 +137,7 @@ def result_columns(space) -> list[str]:
 def make_row(space, point: DesignPoint, choice: CompressionChoice, hw: dict, fid: dict | None) -> dict:
     """The results row of `point`: knobs, metrics, and whether it meets the space's constraints.
     `fid` None with a space that measures fidelity: not measured (the point already fails in hardware)."""
-    row = {"hash": point.key, **point.as_dict()}
+    row = {"hash": point.key, "model": space.model.name, **point.as_dict()}
     if space.has_compression:
         row["precision"], row["prune_heads"] = choice.precision_spec, choice.heads_spec
     row.update({name: hw.get(name) for name in HARDWARE_METRICS})

@@ -13,7 +13,7 @@ import os
 from accel_sim.errors import UserError
 
 FORMATS = (".csv", ".jsonl")
-STRING_COLUMNS = frozenset({"hash", "error", "objectives", "first_overflow", "precision", "prune_heads"})
+STRING_COLUMNS = frozenset({"hash", "model", "error", "objectives", "first_overflow", "precision", "prune_heads"})
 
 
 def results_format(path: str) -> str:
