@@ -11,12 +11,11 @@ from dataclasses import dataclass
 from fractions import Fraction
 from importlib import resources
 
-import yaml
-
 from accel_sim.energy import EnergyTable
 from accel_sim.errors import UserError
 from accel_sim.packing import best_rate, normalise_table, width_key
 from accel_sim.workload import VECTOR_FAMILIES
+from accel_sim.yaml_io import read_yaml
 from dataflows import ArrayShape, Dataflow
 
 FORMAT_VERSION = 1
@@ -329,19 +328,6 @@ def accelerator_from_dict(data: dict, source: str = "accelerator") -> Accelerato
         raise UserError(f"{source}: bad value ({err})") from None
 
 
-def _read_yaml(path: str, label: str) -> dict:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return yaml.safe_load(fh)
-    except OSError as err:
-        raise UserError(f"cannot read accelerator file {label!r}: {err.strerror}") from None
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(err, "problem", None) or "not valid YAML"
-        raise UserError(f"{label}: malformed YAML{at}: {problem}") from None
-
-
 def _preset_dir():
     return resources.files("accel_sim") / "presets"
 
@@ -354,7 +340,7 @@ def _preset_names() -> tuple[str, ...]:
 @functools.lru_cache(maxsize=None)
 def _load_preset(name: str) -> Accelerator:
     with resources.as_file(_preset_dir() / f"{name}.yaml") as path:
-        return accelerator_from_dict(_read_yaml(str(path), f"{name}.yaml"), f"preset {name}")
+        return accelerator_from_dict(read_yaml(str(path), "accelerator file", f"{name}.yaml"), f"preset {name}")
 
 
 def list_presets() -> list[tuple[str, str]]:
@@ -375,6 +361,6 @@ def load_accelerator(spec) -> Accelerator:
         return read_scalesim_cfg(spec)
     if lower.endswith((".yaml", ".yml")):
         label = os.path.basename(spec)
-        return accelerator_from_dict(_read_yaml(spec, label), label)
+        return accelerator_from_dict(read_yaml(spec, "accelerator file", label), label)
     raise UserError(f"unknown accelerator {spec!r}: use a preset ({', '.join(_preset_names())}) "
                     f"or a .yaml / SCALE-Sim .cfg file")

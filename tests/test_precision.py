@@ -123,7 +123,7 @@ def test_yaml_equals_the_spec(tmp_path, deit):
                                            ("version: 2\n", "version 2 is not supported"),
                                            ("rules: [w8a8]\n", "rules must be a mapping"),
                                            ("default: w7a8\n", "weight width 7"),
-                                           ("default: [\n", "not valid YAML")])
+                                           ("default: [\n", "malformed YAML")])
 def test_bad_yaml(tmp_path, text, fragment):
     path = tmp_path / "p.yml"
     path.write_text(text)

@@ -8,9 +8,8 @@ import math
 from dataclasses import dataclass
 from functools import cached_property
 
-import yaml
-
 from accel_sim.errors import UserError
+from accel_sim.yaml_io import read_yaml
 from codesign.search.metrics import METRICS, Bound, Constraints, metric
 from codesign.search.point import content_hash
 from codesign.transforms.precision import Bits, PrecisionPolicy, Rule
@@ -34,15 +33,7 @@ def _as_list(raw) -> list:
 
 
 def read_space_file(path: str):
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return yaml.safe_load(fh)
-    except OSError as err:
-        raise UserError(f"cannot read design space {path!r}: {err.strerror}") from None
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise UserError(f"{path}: malformed YAML{at}: {getattr(err, 'problem', None) or 'not valid YAML'}") from None
+    return read_yaml(path, "design space")
 
 
 @dataclass(frozen=True)

@@ -176,16 +176,11 @@ def parse_precision(text: str) -> PrecisionPolicy:
 
 
 def _load_yaml(path: str) -> PrecisionPolicy:
-    import yaml
+    from accel_sim.yaml_io import read_yaml
 
     if not os.path.isfile(path):
         raise UserError(f"precision file {path!r} does not exist")
-    try:
-        with open(path) as f:
-            data = yaml.safe_load(f)
-    except yaml.YAMLError as exc:
-        reason = str(exc).replace("\n", " ")
-        raise UserError(f"precision file {path!r} is not valid YAML: {reason}") from None
+    data = read_yaml(path, "precision file")
     if not isinstance(data, dict) or set(data) - {"version", "default", "rules"}:
         raise UserError(f"precision file {path!r}: expected a mapping with keys default, rules "
                         "(and optionally version: 1)")
