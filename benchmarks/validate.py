@@ -202,23 +202,24 @@ def md_table(rows: list[dict], columns: list[str]) -> str:
     return "\n".join(lines)
 
 
+def _agreement(ax, ref: list, ours: list, xlabel: str, ylabel: str, title: str) -> None:
+    """Ours against the reference on log axes, with the line of exact agreement."""
+    ax.loglog(ref, ours, "o")
+    ax.loglog([min(ref), max(ref)], [min(ref), max(ref)], "k--", lw=0.8)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+
+
 def plot(macs, cycles, path: str) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from codesign.plots import pyplot
+
+    plt = pyplot()
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4.5))
-    a.loglog([r["fvcore"] for r in macs], [r["ours"] for r in macs], "o")
-    lo, hi = min(r["fvcore"] for r in macs), max(r["fvcore"] for r in macs)
-    a.loglog([lo, hi], [lo, hi], "k--", lw=0.8)
-    a.set_xlabel("fvcore MACs")
-    a.set_ylabel("codesign MACs")
-    a.set_title("MACs per model")
-    b.loglog([r["scalesim"] for r in cycles], [r["ours"] for r in cycles], "o")
-    lo, hi = min(r["scalesim"] for r in cycles), max(r["scalesim"] for r in cycles)
-    b.loglog([lo, hi], [lo, hi], "k--", lw=0.8)
-    b.set_xlabel("SCALE-Sim Total Cycles")
-    b.set_ylabel("codesign compute cycles - 1")
-    b.set_title("Cycles per layer (32x32 array)")
+    _agreement(a, [r["fvcore"] for r in macs], [r["ours"] for r in macs], "fvcore MACs", "codesign MACs",
+               "MACs per model")
+    _agreement(b, [r["scalesim"] for r in cycles], [r["ours"] for r in cycles], "SCALE-Sim Total Cycles",
+               "codesign compute cycles - 1", "Cycles per layer (32x32 array)")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

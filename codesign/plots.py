@@ -9,7 +9,8 @@ import os
 import numpy as np
 
 
-def _pyplot():
+def pyplot():
+    """matplotlib.pyplot on the Agg backend (works without a screen); every plot here uses it."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -18,7 +19,7 @@ def _pyplot():
 
 def roofline(sim, path: str) -> str:
     """Achieved MAC/s of each PE-array layer against its operational intensity (MACs per DRAM byte)."""
-    plt = _pyplot()
+    plt = pyplot()
     r = sim.result
     cols = r.columns
     pe = np.array([d != "vector" for d in r.dataflows])
@@ -53,7 +54,7 @@ def roofline(sim, path: str) -> str:
 
 def breakdown(sim, path: str) -> str:
     """Per-layer latency (compute vs stall) and energy (MAC, RF, buffers, DRAM, vector) bars."""
-    plt = _pyplot()
+    plt = pyplot()
     r = sim.result
     cols = r.columns
     x = np.arange(len(r))

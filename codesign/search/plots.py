@@ -5,13 +5,7 @@ from __future__ import annotations
 import os
 
 from accel_sim.errors import UserError
-
-
-def _pyplot():
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt
+from codesign.plots import pyplot
 
 
 def _values(rows, column, scale=1.0):
@@ -57,7 +51,7 @@ def write_front_plots(rows: list[dict], front: list[dict], objectives, directory
         os.makedirs(directory, exist_ok=True)
     except OSError as exc:
         raise UserError(f"--plot {directory!r}: cannot write there ({exc.strerror or exc})") from None
-    plt = _pyplot()
+    plt = pyplot()
     title = f"front on {', '.join(objectives)}: {len(front)} of {len(rows)} points"
     written = [_projection(plt, rows, front, "latency_ms", "energy_mj",
                            os.path.join(directory, "front_latency_energy.png"), title,
