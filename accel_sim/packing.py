@@ -18,7 +18,7 @@ from fractions import Fraction
 
 from accel_sim.errors import UserError
 
-MAX_BITS = 32
+MAX_BITS = 32   # widest operand a description may state (a 32-bit integer datapath); the workload checks it too
 _KEY = re.compile(r"^w(\d+)a(\d+)$")
 
 # --- MACs per DSP slice, by operand width ----------------------------------------------------

@@ -37,6 +37,10 @@ from accel_sim.packing import dsp_macs_per_slice
 
 BRAM18K_SHAPES = ((16384, 1), (8192, 2), (4096, 4), (2048, 9), (1024, 18), (512, 36))  # (depth, width)
 URAM_SHAPE = (4096, 72)
+# Assumptions, not datasheet figures (no published per-lane cost fits every vector unit): one lane
+# of the vector unit = a multiplier and a multiply-add (2 DSP) plus LUT-exp/compare/normalise logic
+# (~800 LUT, ~1,200 FF); control, descriptor fetch and the AXI masters ~12k LUT and ~18k FF for the
+# whole accelerator, no BRAM. docs/fpga_resources.md lists them as assumptions.
 VECTOR_LANE = {"dsp": 2, "lut": 800, "ff": 1200}
 CONTROL = {"lut": 12_000, "ff": 18_000}
 # FINN-R (Blott et al., ACM TRETS 2018) LUT model of a matrix-vector unit, as coded in FINN's

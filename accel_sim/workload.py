@@ -10,12 +10,12 @@ from enum import IntEnum
 import numpy as np
 
 from accel_sim.errors import UserError
+from accel_sim.packing import MAX_BITS
 from dataflows import Dims
 
 # The vector unit's op families, in the order of their integer codes.
 VECTOR_FAMILIES = ("exp_softmax", "layernorm", "gelu", "activation", "eltwise", "pooling")
 FAMILY_CODE = {name: code for code, name in enumerate(VECTOR_FAMILIES)}
-MAX_BITS = 32
 
 
 class LayerKind(IntEnum):

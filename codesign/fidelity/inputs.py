@@ -11,8 +11,6 @@ from codesign.errors import UserError
 from codesign.frontend import build_model
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".ppm", ".tif", ".tiff")
-_IMAGENET_MEAN = (0.485, 0.456, 0.406)
-_IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 def file_sha256(path: str) -> str:
@@ -104,9 +102,12 @@ def calibration_batch(calibration: str | None, samples: int, seed: int, input_si
     channels, height, width = input_size
     if channels not in (1, 3):
         raise UserError(f"calibration images need a 1- or 3-channel model input, not {channels} channels")
+    from codesign.frontend.torchvision_compat import import_timm
+
+    timm_data = import_timm().data   # models without a pretrained_cfg get timm's ImageNet statistics
     cfg = getattr(module, "pretrained_cfg", None) or {}
-    mean = torch.tensor(cfg.get("mean", _IMAGENET_MEAN)[:channels]).view(-1, 1, 1)
-    std = torch.tensor(cfg.get("std", _IMAGENET_STD)[:channels]).view(-1, 1, 1)
+    mean = torch.tensor(cfg.get("mean", timm_data.IMAGENET_DEFAULT_MEAN)[:channels]).view(-1, 1, 1)
+    std = torch.tensor(cfg.get("std", timm_data.IMAGENET_DEFAULT_STD)[:channels]).view(-1, 1, 1)
     images = []
     for path in image_files(calibration, samples):
         try:
