@@ -302,6 +302,7 @@ def lower(ep, model: str, input_shape: tuple, param_count: int) -> Graph:
         raise UnsupportedOps(f"{model}: ops the IR does not know yet: {listed}")
     lowering.settle_attention()
     names = lowering.names()
+    order = {name: i for i, name in enumerate(names)}
     ops, edges = [], set()
     for index, (name, p) in enumerate(zip(names, lowering.pending)):
         if p.kind in ATTENTION_KINDS and p.attrs is None:
@@ -310,7 +311,7 @@ def lower(ep, model: str, input_shape: tuple, param_count: int) -> Graph:
                       params=p.params, weight_elems=p.weight_elems, attrs=p.attrs))
         edges |= {(names[s], name) for s in p.sources}
     graph = Graph(model=model, input_shape=tuple(input_shape), ops=tuple(ops),
-                  edges=tuple(sorted(edges, key=lambda e: (names.index(e[1]), names.index(e[0])))),
+                  edges=tuple(sorted(edges, key=lambda e: (order[e[1]], order[e[0]]))),
                   param_count=param_count)
     verify(graph)
     return graph
