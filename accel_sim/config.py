@@ -37,6 +37,11 @@ def _int(value, field: str, *, minimum: int = 1) -> None:
         raise UserError(f"{field} must be an integer >= {minimum}, got {value!r}")
 
 
+def _bool(value, field: str) -> None:
+    if not isinstance(value, bool):
+        raise UserError(f"{field} must be true or false, got {value!r}")
+
+
 def parse_dataflow(value, field: str = "dataflow") -> Dataflow:
     """`Dataflow` from an enum member or its value; UserError naming `field` otherwise."""
     try:
@@ -58,6 +63,8 @@ class PEArray:
     operand_bits: int          # native width: the default mode, and the energy table's reference
     accum_bits: int = 32       # partial-sum width kept in the output buffer
     macs_per_cycle: tuple = ()
+    pipelined_folds: bool = False   # double-buffered PE registers: the next fold preloads while
+    # the current one streams, so folds overlap (off: every fold pays its fill, preload and drain)
 
     def __post_init__(self):
         _int(self.rows, "rows")
@@ -65,6 +72,7 @@ class PEArray:
         object.__setattr__(self, "dataflow", parse_dataflow(self.dataflow))
         _int(self.operand_bits, "operand_bits")
         _int(self.accum_bits, "accum_bits")
+        _bool(self.pipelined_folds, "pipelined_folds")
         object.__setattr__(self, "macs_per_cycle", normalise_table(self.macs_per_cycle, "macs_per_cycle"))
 
     @property
@@ -124,8 +132,7 @@ class Buffer:
         _int(self.banks, "banks")
         _num(self.read_bw_words_per_cycle, "read_bw_words_per_cycle")
         _num(self.write_bw_words_per_cycle, "write_bw_words_per_cycle")
-        if not isinstance(self.double_buffered, bool):
-            raise UserError(f"double_buffered must be true or false, got {self.double_buffered!r}")
+        _bool(self.double_buffered, "double_buffered")
 
     @property
     def size_bytes(self) -> float:
@@ -142,6 +149,11 @@ class Buffers:
     ifmap: Buffer
     weight: Buffer
     ofmap: Buffer
+    unified: bool = False      # one SRAM in fact (Eyeriss' global buffer, Tensil's local memory): a
+    # tiling may use the three fill halves as one pool; the split above is then only for energy/ports
+
+    def __post_init__(self):
+        _bool(self.unified, "unified")
 
     def items(self):
         return (("ifmap", self.ifmap), ("weight", self.weight), ("ofmap", self.ofmap))
@@ -167,10 +179,27 @@ class RegisterFile:
 class Dram:
     bandwidth_gbps: float      # GB/s (1e9 bytes per second), peak
     energy_pj_per_bit: float
+    efficiency: float = 1.0    # sustained / peak bandwidth (controller, refresh, turnarounds)
+    latency_ns: float = 0.0    # first access of a layer: request to first data
 
     def __post_init__(self):
         _num(self.bandwidth_gbps, "bandwidth_gbps")
         _num(self.energy_pj_per_bit, "energy_pj_per_bit")
+        _num(self.efficiency, "efficiency")
+        if self.efficiency > 1:
+            raise UserError(f"efficiency must be in (0, 1], got {self.efficiency!r}")
+        _num(self.latency_ns, "latency_ns", strict=False)
+
+
+@dataclass(frozen=True)
+class Residency:
+    """What may stay on chip between layers and inferences (the mapper decides what fits)."""
+    activations: bool = False  # a layer's output stays in the input buffer for the next layer
+    weights: bool = False      # all weights preloaded once and kept across inferences
+
+    def __post_init__(self):
+        _bool(self.activations, "activations")
+        _bool(self.weights, "weights")
 
 
 @dataclass(frozen=True)
@@ -196,9 +225,12 @@ class VectorUnit:
     lanes: int
     cycles_per_element: VectorCycles
     exp_impl: str = "lut"      # how exp is built (for HLS emission); the cycles above assume it
+    on_output_path: bool = False   # sits between the array and the output buffer, so bias,
+    # activations, residual adds and row-held softmax/LayerNorm fuse into the producing layer
 
     def __post_init__(self):
         _int(self.lanes, "lanes")
+        _bool(self.on_output_path, "on_output_path")
         if self.exp_impl not in EXP_IMPLS:
             raise UserError(f"exp_impl must be one of {', '.join(EXP_IMPLS)}; got {self.exp_impl!r}")
 
@@ -215,11 +247,14 @@ class Accelerator:
     energy: EnergyTable
     description: str = ""
     lut_array: LutArray | None = None     # where binary-weight layers run, if the design has one
+    residency: Residency = Residency()
+    layer_launch_cycles: float = 0.0      # fixed cost of starting a layer (control, DMA set-up)
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name:
             raise UserError(f"name must be a non-empty string, got {self.name!r}")
         _num(self.clock_mhz, "clock_mhz")
+        _num(self.layer_launch_cycles, "layer_launch_cycles", strict=False)
 
     @property
     def pes(self) -> int:
@@ -259,20 +294,23 @@ _BUFFER = {"size_kib": _REQ, "word_bits": _REQ, "banks": _OPT, "read_bw_words_pe
            "write_bw_words_per_cycle": _REQ, "double_buffered": _REQ}
 _SCHEMA = {
     "version": _REQ, "name": _REQ, "description": _OPT, "clock_mhz": _REQ,
+    "layer_launch_cycles": _OPT,
     "pe_array": {"rows": _REQ, "cols": _REQ, "dataflow": _REQ, "operand_bits": _REQ,
-                 "accum_bits": _OPT, "macs_per_cycle": _OPT},
+                 "accum_bits": _OPT, "macs_per_cycle": _OPT, "pipelined_folds": _OPT},
     "lut_array": {"rows": _REQ, "cols": _REQ, "macs_per_pe_per_cycle": _REQ, "luts_per_pe": _REQ,
                   "a_bits": _OPT},
-    "buffers": {"ifmap": _BUFFER, "weight": _BUFFER, "ofmap": _BUFFER},
+    "buffers": {"ifmap": _BUFFER, "weight": _BUFFER, "ofmap": _BUFFER, "unified": _OPT},
     "register_file": {"size_bytes_per_pe": _REQ, "word_bits": _REQ},
-    "dram": {"bandwidth_gbps": _REQ, "energy_pj_per_bit": _REQ},
-    "vector_unit": {"lanes": _REQ, "exp_impl": _OPT,
+    "dram": {"bandwidth_gbps": _REQ, "energy_pj_per_bit": _REQ, "efficiency": _OPT, "latency_ns": _OPT},
+    "residency": {"activations": _OPT, "weights": _OPT},
+    "vector_unit": {"lanes": _REQ, "exp_impl": _OPT, "on_output_path": _OPT,
                     "cycles_per_element": {family: _REQ for family in VECTOR_FAMILIES}},
     "energy": {"mac_pj": _REQ, "rf_access_pj": _REQ, "buffer_pj_per_bit_ref": _REQ,
                "buffer_ref_kib": _REQ, "vector_op_pj": _REQ, "buffer_size_exponent": _OPT,
                "noc_pj_per_bit": _OPT, "mac_mult_fraction": _OPT},
 }
 _NULLABLE = {"register_file", "lut_array"}
+_OPTIONAL_SECTIONS = {"residency"}
 
 
 def _validate(data, schema: dict, path: str) -> None:
@@ -285,7 +323,7 @@ def _validate(data, schema: dict, path: str) -> None:
     for key, spec in schema.items():
         field = f"{path}.{key}" if path else key
         if key not in data:
-            required = spec is _REQ or (isinstance(spec, dict) and key not in _NULLABLE)
+            required = spec is _REQ or (isinstance(spec, dict) and key not in _NULLABLE | _OPTIONAL_SECTIONS)
             if required:
                 raise UserError(f"missing field {field}")
             continue
@@ -307,8 +345,10 @@ def accelerator_from_dict(data: dict, source: str = "accelerator") -> Accelerato
         if data["version"] != FORMAT_VERSION:
             raise UserError(f"version must be {FORMAT_VERSION}, got {data['version']!r}")
         pe = _build("pe_array", PEArray, **data["pe_array"])
-        buffers = Buffers(**{name: _build(f"buffers.{name}", Buffer, **{"banks": 1, **spec})
-                             for name, spec in data["buffers"].items()})
+        specs = {name: spec for name, spec in data["buffers"].items() if name != "unified"}
+        buffers = _build("buffers", Buffers, unified=data["buffers"].get("unified", False),
+                         **{name: _build(f"buffers.{name}", Buffer, **{"banks": 1, **spec})
+                            for name, spec in specs.items()})
         rf = data.get("register_file")
         rf = _build("register_file", RegisterFile, **rf) if rf is not None else None
         dram = _build("dram", Dram, **data["dram"])
@@ -318,10 +358,12 @@ def accelerator_from_dict(data: dict, source: str = "accelerator") -> Accelerato
         energy = _build("energy", EnergyTable, **data["energy"])
         lut = data.get("lut_array")
         lut = _build("lut_array", LutArray, **lut) if lut is not None else None
+        residency = _build("residency", Residency, **data.get("residency", {}))
         return _build("", Accelerator, name=data["name"], clock_mhz=data["clock_mhz"],
                       pe_array=pe, buffers=buffers, register_file=rf, dram=dram,
                       vector_unit=vector, energy=energy, description=data.get("description", ""),
-                      lut_array=lut)
+                      lut_array=lut, residency=residency,
+                      layer_launch_cycles=data.get("layer_launch_cycles", 0.0))
     except UserError as err:
         raise UserError(f"{source}: {err}") from None
     except TypeError as err:   # a value of the wrong type reached a comparison

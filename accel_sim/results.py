@@ -76,10 +76,12 @@ class SimResult:
     dataflows: tuple[str, ...]        # per layer; "vector" for vector-unit layers
     columns: dict                     # COST_FIELDS -> per-layer numpy arrays
     details: dict = dataclasses.field(default_factory=dict)  # per-layer mapping facts (not additive):
-    # row_folds, col_folds, fold_cycles and fold_order (0: column folds outermost, 1: row folds)
+    # row_folds and col_folds of the whole layer under its dataflow, and loop_order (an index into
+    # cost_model.ORDERS; -1 for vector layers)
     arrays: tuple[str, ...] = ()      # per layer: "pe", "lut" (binary weights) or "vector"
     peak_macs_per_cycle: np.ndarray | None = None   # per layer: its array's PEs x MACs per PE per
     # cycle at its widths (vector layers: the PE array at its native width); None: `pes`
+    schedule: object = None           # the accel_sim.schedule.Schedule that was costed
 
     def layer_peak_macs_per_cycle(self) -> np.ndarray:
         if self.peak_macs_per_cycle is None:
@@ -163,6 +165,9 @@ class SimResult:
                 row[key] = int(values[i])
             row["latency_ms"] = row["cycles"] / (self.clock_mhz * 1e3)
             out.append(row)
+        if self.schedule is not None:
+            for row, why in zip(out, self.schedule.layer_dicts()):
+                row.update(why)
         return out
 
     def to_dict(self) -> dict:
@@ -176,8 +181,11 @@ class SimResult:
                    "roofline": {"compute_bound_cycles": self.compute_bound_cycles,
                                 "dram_bound_cycles": self.dram_bound_cycles,
                                 "roofline_cycles": self.roofline_cycles, "bound": self.bound}}
-        return {"accelerator": self.accelerator, "clock_mhz": self.clock_mhz, "pes": self.pes,
-                "totals": summary, "layers": self.layer_dicts()}
+        out = {"accelerator": self.accelerator, "clock_mhz": self.clock_mhz, "pes": self.pes}
+        if self.schedule is not None:
+            out["mapping"] = {"name": self.schedule.mapping, "objective": self.schedule.objective}
+            summary["compulsory_dram_bytes"] = float(self.schedule.compulsory_bytes().sum())
+        return {**out, "totals": summary, "layers": self.layer_dicts()}
 
     def replace(self, **changes) -> SimResult:
         return dataclasses.replace(self, **changes)

@@ -3,7 +3,6 @@ Build it from `Layer` records (the scheduler does, from the IR) or from a SCALE-
 """
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, fields
 from enum import IntEnum
 
@@ -35,6 +34,8 @@ class Layer:
     For VECTOR layers a/o are the elements read and written and b the parameters (norm scales).
     `b_is_activation`: B is produced at run time (QK^T, A.V), so it is an activation at
     `a_bits` fetched like a weight rather than preloaded. `label` is a free name for reports.
+    `producer`, `consumers` and `foldable` describe the graph around the layer for the mapper's
+    fusion and residency decisions (-1: the input comes from DRAM).
     """
     name: str
     kind: LayerKind = LayerKind.GEMM
@@ -55,6 +56,10 @@ class Layer:
     stride: int = 1
     oh: int = 0
     ow: int = 0
+    iw: int = 0                  # conv input width (its A tiles are strips of rows with halo)
+    producer: int = -1           # index of the layer whose output is this layer's main input
+    consumers: int = 1           # how many layers read this layer's output
+    foldable: bool = False       # a BatchNorm right after a conv/linear: folds into its weights
     label: str = ""
 
     def __post_init__(self):
@@ -73,7 +78,9 @@ class Layer:
 
 
 _INT_COLUMNS = ("m", "n", "k", "batch", "w_bits", "a_bits", "vec_family", "vec_elems",
-                "a_elems", "b_elems", "o_elems", "kh", "kw", "stride", "oh", "ow")
+                "a_elems", "b_elems", "o_elems", "kh", "kw", "stride", "oh", "ow", "iw", "producer",
+                "consumers")
+_BOOL_COLUMNS = ("b_is_activation", "foldable")
 
 
 @dataclass(frozen=True, eq=False)
@@ -99,13 +106,17 @@ class Workload:
     stride: np.ndarray
     oh: np.ndarray
     ow: np.ndarray
+    iw: np.ndarray
+    producer: np.ndarray
+    consumers: np.ndarray
+    foldable: np.ndarray
 
     def __post_init__(self):
         count = len(self.names)
         for f in fields(self):
             if f.name in ("names", "labels"):
                 continue
-            dtype = bool if f.name == "b_is_activation" else np.int64
+            dtype = bool if f.name in _BOOL_COLUMNS else np.int64
             arr = np.ascontiguousarray(getattr(self, f.name), dtype=dtype).reshape(-1)
             if len(arr) != count:
                 raise UserError(f"workload column {f.name} has {len(arr)} entries, expected {count}")
@@ -120,8 +131,9 @@ class Workload:
         checks = [("m", self.m, pe, 1), ("n", self.n, pe, 1), ("k", self.k, pe, 1),
                   ("batch", self.batch, pe, 1), ("w_bits", self.w_bits, True, 1),
                   ("a_bits", self.a_bits, True, 1), ("vec_elems", self.vec_elems, ~pe, 1)]
-        for name in ("a_elems", "b_elems", "o_elems", "kh", "kw", "oh", "ow"):
+        for name in ("a_elems", "b_elems", "o_elems", "kh", "kw", "oh", "ow", "iw", "consumers"):
             checks.append((name, getattr(self, name), True, 0))
+        checks.append(("producer", self.producer, True, -1))
         checks.append(("stride", self.stride, True, 1))
         for name, values, mask, lowest in checks:
             bad = np.flatnonzero(mask & (values < lowest))
@@ -136,6 +148,10 @@ class Workload:
                                 f"got {getattr(self, name)[i]}")
         if np.any(self.kind > LayerKind.VECTOR) or np.any(self.kind < 0):
             raise UserError("workload kind codes must be 0 (gemm), 1 (conv) or 2 (vector)")
+        bad = np.flatnonzero(self.producer >= np.arange(len(self.names)))
+        if len(bad):
+            i = bad[0]
+            raise UserError(f"layer {self.names[i]!r}: producer must be an earlier layer, got {self.producer[i]}")
 
     @classmethod
     def from_layers(cls, layers) -> Workload:
@@ -150,18 +166,20 @@ class Workload:
                 pooling = layer.vector_family == "pooling"
                 elems = layer.elems or (a if pooling else o) or a
                 rows.append((0, 0, 0, 1, layer.w_bits, layer.a_bits, FAMILY_CODE[layer.vector_family],
-                             elems, a, layer.b_elems, o, 0, 0, 1, 0, 0))
+                             elems, a, layer.b_elems, o, 0, 0, 1, 0, 0, 0, layer.producer, layer.consumers))
             else:
                 rows.append((layer.m, layer.n, layer.k, layer.batch, layer.w_bits, layer.a_bits, -1, 0,
                              layer.a_elems or layer.m * layer.k, layer.b_elems or layer.k * layer.n,
                              layer.o_elems or layer.m * layer.n,
-                             layer.kh, layer.kw, layer.stride, layer.oh, layer.ow))
+                             layer.kh, layer.kw, layer.stride, layer.oh, layer.ow, layer.iw,
+                             layer.producer, layer.consumers))
         table = np.array(rows, dtype=np.int64).reshape(len(rows), len(_INT_COLUMNS))
         columns = {name: table[:, i] for i, name in enumerate(_INT_COLUMNS)}
         return cls(names=tuple(x.name for x in layers),
                    labels=tuple(x.label or x.kind.name.lower() for x in layers),
                    kind=np.array([int(x.kind) for x in layers], dtype=np.int64),
                    b_is_activation=np.array([x.b_is_activation for x in layers], dtype=bool),
+                   foldable=np.array([x.foldable for x in layers], dtype=bool),
                    **columns)
 
     def __len__(self) -> int:
@@ -179,10 +197,3 @@ class Workload:
         """The GEMM view of the layers at `index`, for the dataflows."""
         return Dims(self.m[index], self.n[index], self.k[index], self.batch[index], self.kh[index],
                     self.kw[index], self.stride[index], self.oh[index], self.ow[index])
-
-    @functools.cached_property
-    def key_matrix(self) -> np.ndarray:
-        """One int64 row per layer holding everything the engine reads (to find identical layers)."""
-        cols = [self.kind, self.b_is_activation.astype(np.int64)]
-        cols += [getattr(self, name) for name in _INT_COLUMNS]
-        return np.stack(cols, axis=1)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from accel_sim.config import Accelerator, load_accelerator
-from accel_sim.engine import simulate as run_engine
+from accel_sim.engine import cost_schedule
 from accel_sim.resources import estimate_resources
 from accel_sim.results import SimResult
 from codesign.ir import Graph
@@ -39,8 +39,12 @@ def is_topology_file(model: str) -> bool:
 
 def simulate(model: str | Graph, accel: str | Accelerator = "zcu102", dataflow: str | None = None,
              layer_dataflows: dict[str, str] | None = None, input_size=None, batch: int = 1,
-             device=None, compress: Callable[[Graph], Graph] | None = None) -> Simulation:
+             device=None, compress: Callable[[Graph], Graph] | None = None, mapping: str = "searched",
+             objective: str = "latency") -> Simulation:
     """Simulate `model` on `accel` (preset name, YAML, SCALE-Sim .cfg, or Accelerator).
+
+    `mapping` is "searched" (tiling, loop order, fusion and residency searched per layer for
+    `objective`: latency, energy or edp) or "scalesim" (SCALE-Sim's fixed mapping).
 
     `device` (a board or part name, or an accel_sim Device) adds the FPGA resource estimate of
     the accelerator on it, under `extras["resources"]` (a ResourceEstimate's `to_dict()`).
@@ -67,17 +71,18 @@ def simulate(model: str | Graph, accel: str | Accelerator = "zcu102", dataflow: 
             raise UserError("--precision and --prune-* need a model, not a SCALE-Sim topology")
         graph = compress(graph)
     if graph is None:
+        from accel_sim.mapper import map_workload
         from accel_sim.scalesim_io import read_topology
-        workload, per_layer = read_topology(model), None
         if layer_dataflows:
             from accel_sim.errors import UserError
             raise UserError("per-layer dataflow overrides need a model, not a SCALE-Sim topology")
+        sched = map_workload(read_topology(model), accelerator, dataflow=dataflow, mapping=mapping,
+                             objective=objective)
     else:
-        mapping = schedule(graph, dataflow, layer_dataflows)
-        workload, per_layer = mapping.workload, mapping.layer_dataflows
+        sched = schedule(graph, accelerator, dataflow, layer_dataflows, mapping, objective)
     timing["schedule_s"] = time.perf_counter() - start
     start = time.perf_counter()
-    result = run_engine(workload, accelerator, dataflow_override=dataflow, layer_dataflows=per_layer)
+    result = cost_schedule(sched)
     timing["simulate_s"] = time.perf_counter() - start
     return Simulation(name, accelerator, graph, result, {k: round(v, 6) for k, v in timing.items()},
                       extras)

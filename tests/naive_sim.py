@@ -1,100 +1,154 @@
-"""A slow, plain-Python reference of the engine's memory model and tile pipeline.
-It walks every fold and every tile explicitly, where the numba kernel uses closed forms.
+"""A slow, plain-Python reference of the cost model (accel_sim/cost_model.py).
+It walks every tile step of the loop nest and every fold, with one resident tile per buffer,
+where the numba kernel uses closed forms; the pipeline formula is the one the model states.
 """
 from __future__ import annotations
 
+import itertools
 import math
 from fractions import Fraction
 
-import dataflows
-from accel_sim.workload import LayerKind
-
-IFMAP, WEIGHT, OFMAP = 0, 1, 2
+from accel_sim.cost_model import DF_IS, DF_OS, DF_WS, DIM_K, DIM_M, DIM_N, ORDERS
 
 
-def _overlap(lo: float, hi: float, cap: float) -> float:
-    """Bytes of [lo, hi) inside the retained prefix [0, cap)."""
-    return max(0.0, min(hi, cap) - lo)
+def _tiles(extent: int, tile: int) -> list[tuple[int, int]]:
+    """(start, size) of every tile of `extent`."""
+    return [(s, min(tile, extent - s)) for s in range(0, extent, tile)]
 
 
-def fold_traffic(order, fr, fc, row_op, col_op, pin_op, size, acc, cap):
-    """Per outer step: [ifmap load, weight load, psum read, write] by walking every fold.
+def _a_tile_elems(r: dict, m_tile: int, k_tile: int) -> float:
+    if r["conv"]:
+        rows = max(m_tile // r["ow"], 1)
+        channels = r["k"] / max(r["kh"] * r["kw"], 1)
+        return channels * (k_tile / r["k"]) * ((rows - 1) * r["stride"] + r["kh"]) * r["iw"]
+    return float(m_tile * k_tile)
 
-    A buffer keeps the first `cap` bytes of an operand that is streamed again (in fold order),
-    and keeps as much of a reused panel as fits; anything else is fetched again.
-    """
-    if order == 0:
-        n_out, n_in, outer, inner = fc, fr, col_op, row_op
+
+def _fits(r: dict, hw: dict, tm: int, tn: int, tk: int) -> tuple[bool, bool, bool]:
+    need = {"a": 0.0 if r["a_on_chip"] else _a_tile_elems(r, tm, tk) * r["a_bits"] / 8,
+            "b": 0.0 if r["b_preloaded"] else tk * tn * r["b_bits"] / 8, "o": tm * tn * r["acc_bits"] / 8}
+    room = {x: hw[f"fill_{x}"] + r[f"spad_{x}"] for x in "abo"}
+    if hw["unified"] and sum(need.values()) <= sum(room.values()):
+        return True, True, True
+    return tuple(need[x] <= room[x] for x in "abo")
+
+
+def _fold_work(r: dict, pipe: bool, tiles_m, tiles_n, tiles_k, chunked: bool):
+    """Fold work and buffer<->array elements (a, b, o write, o read), fold by fold."""
+    rows, cols, df = r["rows"], r["cols"], r["df"]
+    work = 0
+    if df == DF_OS:
+        for (_, tm), (_, tn) in itertools.product(tiles_m, tiles_n):
+            for _ in range(math.ceil(tm / rows) * math.ceil(tn / cols)):
+                streams = [tk for _, tk in tiles_k] if chunked else [r["k"]]
+                for length in streams:
+                    work += max(length, rows) if pipe else length + rows + cols - 2
+        m, n, k = r["m"], r["n"], r["k"]
+        chunks = len(tiles_k) if chunked else 1
+        a = sum(math.ceil(tn / cols) for _, tn in tiles_n) * m * k
+        b = sum(math.ceil(tm / rows) for _, tm in tiles_m) * k * n
+        ow, orr = chunks * m * n, (chunks - 1) * m * n
+        return work + ((rows + cols - 2) if pipe else 0), a, b, ow, orr
+    # WS: rows <- k, cols <- n, time <- m.  IS: rows <- k, cols <- m, time <- n.
+    stream_tiles, col_tiles = (tiles_m, tiles_n) if df == DF_WS else (tiles_n, tiles_m)
+    for (_, ts), (_, tc), (_, tk) in itertools.product(stream_tiles, col_tiles, tiles_k):
+        for _ in range(math.ceil(tk / rows) * math.ceil(tc / cols)):
+            work += max(ts, rows) if pipe else 2 * rows + cols - 2 + ts
+    m, n, k = r["m"], r["n"], r["k"]
+    k_folds = sum(math.ceil(tk / rows) for _, tk in tiles_k)
+    if df == DF_WS:
+        a = sum(math.ceil(tn / cols) for _, tn in tiles_n) * m * k
+        b = len(tiles_m) * k * n
     else:
-        n_out, n_in, outer, inner = fr, fc, row_op, col_op
-    steps = []
-    for x in range(n_out):
-        t = [0.0, 0.0, 0.0, 0.0]
-        for y in range(n_in):
-            if pin_op == OFMAP:
-                t[3] += size[OFMAP] / (n_out * n_in)
-            else:
-                t[pin_op] += size[pin_op] / (n_out * n_in)
-            if outer == OFMAP:
-                p_acc = acc / n_out
-                spill = p_acc - min(p_acc, cap[OFMAP])
-                if y > 0:
-                    t[2] += spill
-                t[3] += size[OFMAP] / n_out if y == n_in - 1 else spill
-            else:
-                panel = size[outer] / n_out
-                t[outer] += panel if y == 0 else panel - min(panel, cap[outer])
-            if inner == OFMAP:
-                lo, hi = y * acc / n_in, (y + 1) * acc / n_in
-                outside = (hi - lo) - _overlap(lo, hi, cap[OFMAP])
-                if x > 0:
-                    t[2] += outside
-                t[3] += size[OFMAP] / n_in if x == n_out - 1 else outside
-            else:
-                q = size[inner] / n_in
-                t[inner] += q if x == 0 else q - _overlap(y * q, (y + 1) * q, cap[inner])
-        steps.append(t)
-    return steps
+        a = len(tiles_n) * m * k
+        b = sum(math.ceil(tm / cols) for _, tm in tiles_m) * k * n
+    return work + ((2 * rows + cols - 2) if pipe else 0), a, b, k_folds * m * n, (k_folds - 1) * m * n
 
 
-def tiles_of(step, step_compute, fill, double):
-    """The equal tiles of one step, as a list of (compute, load_db, load_sb, write_db, write_sb)."""
-    n = max(1, max(math.ceil(step[b] / fill[b] - 1e-9) for b in range(3)),
-            math.ceil(step[3] / fill[OFMAP] - 1e-9))
-    l_db = sum(step[b] for b in range(3) if double[b]) / n
-    l_sb = sum(step[b] for b in range(3) if not double[b]) / n
-    w = step[3] / n
-    return [(step_compute / n, l_db, l_sb, w if double[OFMAP] else 0.0,
-             0.0 if double[OFMAP] else w)] * n
-
-
-def pipeline(tiles, bpc):
-    """Three-stage pipeline over explicit tiles: load i+1 | compute i | write back i-1."""
-    t = tiles[0][1] / bpc
-    for i, (comp, l_db, l_sb, w_db, w_sb) in enumerate(tiles):
-        next_load = tiles[i + 1][1] if i + 1 < len(tiles) else 0.0
-        prev_write = tiles[i - 1][3] if i > 0 else 0.0
-        t += max(comp, (next_load + prev_write) / bpc) + (l_sb + w_sb) / bpc
-    return t + tiles[-1][3] / bpc
-
-
-def naive_layer(is_vec, batch, fr, fc, compute, port, row_op, col_op, pin_op, size, acc, cap, fill,
-                double, bpc):
-    """(cycles, [ifmap, weight, psum read, write] bytes, order) of one layer, as the kernel does."""
-    busy = max(compute, port)
-    if is_vec:
-        steps, order = [[size[IFMAP], size[WEIGHT], 0.0, size[OFMAP]]], 0
+def naive_cost(r: dict, hw: dict, tm: int, tn: int, tk: int, order: int) -> dict:
+    """Cost of one PE-array layer record (a dict) under one tiling, by walking the loop nest."""
+    m, n, k, batch = r["m"], r["n"], r["k"], r["batch"]
+    tm, tn, tk = min(tm, m), min(tn, n), min(tk, k)
+    tiles = {DIM_M: _tiles(m, tm), DIM_N: _tiles(n, tn), DIM_K: _tiles(k, tk)}
+    a_ok, b_ok, o_ok = _fits(r, hw, tm, tn, tk)
+    loops = list(ORDERS[order])
+    held = {"a": None, "b": None, "o": None}
+    done: dict = {}                      # output tile -> k tiles accumulated so far
+    a_bytes = b_bytes = psum_w = psum_r = final_w = 0.0
+    spilled = False
+    steps = 0
+    for idx in itertools.product(*(range(len(tiles[d])) for d in loops)):
+        at = dict(zip(loops, idx))
+        im, in_, ik = at[DIM_M], at[DIM_N], at[DIM_K]
+        steps += 1
+        a_id, b_id, o_id = (im, ik), (ik, in_), (im, in_)
+        if not r["a_on_chip"] and (held["a"] != a_id or not a_ok):
+            a_bytes += _a_tile_elems(r, tiles[DIM_M][im][1], tiles[DIM_K][ik][1]) * r["a_bits"] / 8
+        held["a"] = a_id
+        if not r["b_preloaded"] and (held["b"] != b_id or not b_ok):
+            b_bytes += tiles[DIM_K][ik][1] * tiles[DIM_N][in_][1] * r["b_bits"] / 8
+        held["b"] = b_id
+        o_elems = tiles[DIM_M][im][1] * tiles[DIM_N][in_][1]
+        if held["o"] != o_id or not o_ok:
+            if held["o"] is not None and held["o"] != o_id or (not o_ok and held["o"] is not None):
+                prev = held["o"]
+                if done[prev] < len(tiles[DIM_K]):                       # evicted unfinished: spill
+                    pe = tiles[DIM_M][prev[0]][1] * tiles[DIM_N][prev[1]][1]
+                    psum_w += pe * r["acc_bits"] / 8
+                    spilled = True
+            if done.get(o_id, 0) > 0:
+                psum_r += o_elems * r["acc_bits"] / 8
+        held["o"] = o_id
+        done[o_id] = done.get(o_id, 0) + 1
+        if done[o_id] == len(tiles[DIM_K]):
+            final_w += o_elems * r["o_bits"] / 8
+    kt = len(tiles[DIM_K]) if spilled else 1
+    os_chunked = r["df"] == DF_OS and len(tiles[DIM_K]) > 1 and not (
+        tm <= r["rows"] and tn <= r["cols"] and loops[2] == DIM_K)
+    if r["df"] == DF_OS:
+        work, ar, br, owr, orr = _fold_work(r, hw["pipelined_folds"], tiles[DIM_M], tiles[DIM_N], tiles[DIM_K],
+                                            os_chunked)
+    elif r["df"] in (DF_WS, DF_IS):
+        work, ar, br, owr, orr = _fold_work(r, hw["pipelined_folds"], tiles[DIM_M], tiles[DIM_N], tiles[DIM_K],
+                                            False)
     else:
-        by_order = [fold_traffic(o, fr, fc, row_op, col_op, pin_op, size, acc, cap) for o in (0, 1)]
-        totals = [sum(sum(t) for t in s) for s in by_order]
-        order = 1 if totals[1] < totals[0] * (1 - 1e-12) else 0
-        steps = by_order[order]
-    tiles, dram = [], [0.0] * 4
-    for _ in range(batch):
-        for step in steps:
-            tiles += tiles_of(step, busy / len(steps), fill, double)
-            dram = [d + s for d, s in zip(dram, step)]
-    return pipeline(tiles, bpc), dram, order
+        work, ar, br, owr, orr = (r["rs_compute"], r["rs_a_reads"], r["rs_b_reads"], r["rs_o_writes"],
+                                  r["rs_o_reads"])
+    compute = math.ceil(Fraction(int(work)) * r["passes"] / r["lanes"])
+    acc_out = owr > m * n
+    arr = {"a": ar * r["a_bits"] / 8, "b": br * r["b_bits"] / 8,
+           "ow": owr * (r["acc_bits"] if acc_out else r["o_bits"]) / 8, "or": orr * r["acc_bits"] / 8}
+    # a tile the buffer cannot hold streams: every array read of it is a DRAM read
+    if not a_ok and not r["a_on_chip"]:
+        a_bytes = max(a_bytes, arr["a"])
+    if not b_ok and not r["b_preloaded"]:
+        b_bytes = max(b_bytes, arr["b"])
+    if not o_ok:
+        psum_w = max(psum_w, arr["or"])
+        psum_r = max(psum_r, arr["or"])
+    if r["o_on_chip"] and psum_w == 0:
+        final_w = 0.0
+    port = max(arr["a"] / hw["port_a"], arr["b"] / hw["port_b"], arr["ow"] / hw["port_o_write"],
+               arr["or"] / hw["port_o_read"] if arr["or"] > 0 else 0.0)
+    busy = max(compute, port, r["fused_vec_cycles"] / batch)
+    a_bytes += r["extra_read_bytes"]
+    final_w += r["chain_write_bytes"]
+    dram = {"a": batch * a_bytes, "b": batch * b_bytes, "ow": batch * (psum_w + final_w), "or": batch * psum_r}
+    total_steps = batch * steps
+    bpc = hw["dram_bytes_per_cycle"]
+    loads = (dram["a"] if hw["double_a"] else 0) + (dram["b"] if hw["double_b"] else 0) + (
+        dram["or"] if hw["double_o"] else 0)
+    writes = dram["ow"] if hw["double_o"] else 0
+    serial = (0 if hw["double_a"] else dram["a"]) + (0 if hw["double_b"] else dram["b"]) + (
+        0 if hw["double_o"] else dram["or"] + dram["ow"])
+    c, load, write = batch * busy / total_steps, loads / total_steps / bpc, writes / total_steps / bpc
+    t = load + (total_steps - 1) * max(c, load + write) + c + write + serial / bpc
+    if sum(dram.values()) > 0:
+        t += hw["dram_latency_cycles"]
+    t += hw["launch_cycles"]
+    return {"cycles": max(t, batch * compute), "compute": batch * compute, "dram_a": dram["a"],
+            "dram_b": dram["b"], "dram_o_write": dram["ow"], "dram_o_read": dram["or"], "kt": kt,
+            "arr_a": batch * arr["a"], "arr_b": batch * arr["b"]}
 
 
 def naive_rate(accel, b_bits, a_bits):
@@ -112,54 +166,21 @@ def naive_rate(accel, b_bits, a_bits):
     return max(rates), pe.rows, pe.cols
 
 
-def naive_simulate(workload, accel, dataflow=None):
-    """Per-layer (cycles, compute_cycles, dram_bytes) of `simulate`, one layer at a time."""
-    df = dataflows.Dataflow(dataflow or accel.pe_array.dataflow)
-    pe, bufs, vec = accel.pe_array, accel.buffers, accel.vector_unit
-    caps = [b.fill_bytes for _, b in bufs.items()]
-    double = [b.double_buffered for _, b in bufs.items()]
-    cpe = vec.cycles_per_element.as_tuple()
-    out = []
-    for i in range(len(workload)):
-        a_bits, w_bits = int(workload.a_bits[i]), int(workload.w_bits[i])
-        b_bits = a_bits if workload.b_is_activation[i] else w_bits
-        size = [workload.a_elems[i] * a_bits / 8, workload.b_elems[i] * b_bits / 8,
-                workload.o_elems[i] * a_bits / 8]
-        acc = workload.o_elems[i] * pe.accum_bits / 8
-        if workload.kind[i] == LayerKind.VECTOR:
-            compute = math.ceil(math.ceil(workload.vec_elems[i] / vec.lanes) * cpe[workload.vec_family[i]])
-            port = max(size[IFMAP] * 8 / (bufs.ifmap.read_bw_words_per_cycle * bufs.ifmap.word_bits),
-                       size[OFMAP] * 8 / (bufs.ofmap.write_bw_words_per_cycle * bufs.ofmap.word_bits))
-            t, dram, _ = naive_layer(True, 1, 1, 1, compute, port, 0, 0, 0, size, acc, caps, caps,
-                                     double, accel.dram_bytes_per_cycle)
-            out.append((max(math.ceil(t - 1e-6), compute), compute, sum(dram)))
-            continue
-        rate, rows, cols = naive_rate(accel, b_bits, a_bits)
-        spads = accel.register_file.spad_words() if accel.register_file else (0, 0, 0)
-        plan = dataflows.plan(df, workload.dims(slice(i, i + 1)), dataflows.ArrayShape(rows, cols, *spads))
-        per_batch = math.ceil(int(plan.row_folds[0] * plan.col_folds[0] * plan.fold_cycles[0]) / rate)
-        o_bits = pe.accum_bits if plan.col_operand == OFMAP else a_bits
-        port = max(plan.ifmap_reads[0] * a_bits / (bufs.ifmap.read_bw_words_per_cycle * bufs.ifmap.word_bits),
-                   plan.weight_reads[0] * b_bits / (bufs.weight.read_bw_words_per_cycle * bufs.weight.word_bits),
-                   plan.ofmap_writes[0] * o_bits / (bufs.ofmap.write_bw_words_per_cycle * bufs.ofmap.word_bits),
-                   plan.ofmap_reads[0] * pe.accum_bits / (bufs.ofmap.read_bw_words_per_cycle * bufs.ofmap.word_bits))
-        batch = int(workload.batch[i])
-        t, dram, _ = naive_layer(False, batch, int(plan.row_folds[0]), int(plan.col_folds[0]),
-                                 per_batch, port, int(plan.row_operand), int(plan.col_operand),
-                                 int(plan.pin_operand), size, acc, caps, caps, double,
-                                 accel.dram_bytes_per_cycle)
-        compute = batch * per_batch
-        out.append((max(math.ceil(t - 1e-6), compute), compute, sum(dram)))
-    return out
+def record_dict(rec) -> dict:
+    """A numpy record as a plain dict of Python scalars."""
+    return {name: rec[name].item() for name in rec.dtype.names}
 
 
 def make_accelerator(rows=8, cols=8, dataflow="os", *, ifmap_kib=16.0, weight_kib=16.0,
                      ofmap_kib=16.0, bandwidth_gbps=8.0, double_buffered=True, port_words=64.0,
                      operand_bits=8, register_file=True, lanes=8, clock_mhz=500.0,
-                     macs_per_cycle=(), lut_array=None):
+                     macs_per_cycle=(), lut_array=None, pipelined_folds=False, activations=False,
+                     weights=False, on_output_path=False, efficiency=1.0, latency_ns=0.0,
+                     launch_cycles=0.0):
     """A small accelerator for tests, every knob a keyword (`lut_array`: a LutArray or None)."""
     from accel_sim import (Accelerator, Buffer, Buffers, Dram, PEArray, RegisterFile, VectorCycles,
                            VectorUnit)
+    from accel_sim.config import Residency
     from accel_sim.energy import horowitz_45nm
 
     def buf(kib, bits=8):
@@ -168,9 +189,56 @@ def make_accelerator(rows=8, cols=8, dataflow="os", *, ifmap_kib=16.0, weight_ki
 
     return Accelerator(
         name="test", clock_mhz=clock_mhz,
-        pe_array=PEArray(rows, cols, dataflow, operand_bits=operand_bits, macs_per_cycle=macs_per_cycle),
+        pe_array=PEArray(rows, cols, dataflow, operand_bits=operand_bits, macs_per_cycle=macs_per_cycle,
+                         pipelined_folds=pipelined_folds),
         buffers=Buffers(buf(ifmap_kib), buf(weight_kib), buf(ofmap_kib, 32)),
         register_file=RegisterFile(520, 16) if register_file else None,
-        dram=Dram(bandwidth_gbps=bandwidth_gbps, energy_pj_per_bit=20.0),
-        vector_unit=VectorUnit(lanes, VectorCycles(4, 3, 2, 1, 1, 1)),
-        energy=horowitz_45nm(operand_bits), lut_array=lut_array)
+        dram=Dram(bandwidth_gbps=bandwidth_gbps, energy_pj_per_bit=20.0, efficiency=efficiency,
+                  latency_ns=latency_ns),
+        vector_unit=VectorUnit(lanes, VectorCycles(4, 3, 2, 1, 1, 1), on_output_path=on_output_path),
+        energy=horowitz_45nm(operand_bits), lut_array=lut_array,
+        residency=Residency(activations=activations, weights=weights), layer_launch_cycles=launch_cycles)
+
+
+def naive_vector(r: dict, hw: dict) -> dict:
+    """An unfused vector layer: lane-wide vectors streamed through the same pipeline."""
+    bpc = hw["dram_bytes_per_cycle"]
+    if r["fused"]:
+        return {"cycles": 0.0, "compute": 0, "dram": 0.0}
+    a = 0.0 if r["a_on_chip"] else r["a_elems"] * r["a_bits"] / 8
+    b = r["b_elems"] * r["a_bits"] / 8
+    o = 0.0 if r["o_on_chip"] else r["o_elems"] * r["a_bits"] / 8
+    steps = max(1, r["vec_steps"], math.ceil((a + b) / hw["fill_a"] - 1e-9),
+                math.ceil(r["o_elems"] * r["a_bits"] / 8 / hw["fill_o"] - 1e-9))
+    c = r["vec_cycles"] / steps
+    load = (a + b) / steps / bpc if hw["double_a"] else 0.0
+    write = o / steps / bpc if hw["double_o"] else 0.0
+    serial = (0.0 if hw["double_a"] else a + b) + (0.0 if hw["double_o"] else o)
+    t = load + (steps - 1) * max(c, load + write) + c + write + serial / bpc
+    t += (hw["dram_latency_cycles"] if a + b + o > 0 else 0) + hw["launch_cycles"]
+    return {"cycles": t, "compute": r["vec_cycles"], "dram": a + b + o}
+
+
+def naive_simulate(workload, accel, dataflow=None):
+    """Per-layer (cycles, compute_cycles, dram_bytes) of `simulate`: the mapper's tilings and
+    residency, costed layer by layer by walking the loop nests, with rates recomputed from the
+    accelerator's modes (unfused layers only: fusion is the mapper's network-level decision)."""
+    from accel_sim.mapper import map_workload
+
+    sched = map_workload(workload, accel, dataflow=dataflow)
+    hw = record_dict(sched.hw[0])
+    out = []
+    for i in range(len(workload)):
+        r = record_dict(sched.layers[i])
+        if r["vector"]:
+            c = naive_vector(r, hw)
+            out.append((max(math.ceil(c["cycles"] - 1e-6), int(c["compute"])), int(c["compute"]), c["dram"]))
+            continue
+        rate, rows, cols = naive_rate(accel, int(r["b_bits"]), int(r["a_bits"]))
+        r.update(rows=rows, cols=cols, lanes=rate.numerator, passes=rate.denominator)
+        t = sched.tilings[i]
+        c = naive_cost(r, hw, int(t["tm"]), int(t["tn"]), int(t["tk"]), int(t["order"]))
+        dram = c["dram_a"] + c["dram_b"] + c["dram_o_write"] + c["dram_o_read"]
+        compute = int(c["compute"])
+        out.append((max(math.ceil(c["cycles"] - 1e-6), compute), compute, dram))
+    return out

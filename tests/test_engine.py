@@ -1,5 +1,5 @@
-"""The numba engine against the plain-Python reference (tests/naive_sim.py), and its contracts:
-results add up, identical layers share results, bad requests raise one-line UserErrors.
+"""The numba cost model against the plain-Python reference (tests/naive_sim.py), and the engine's
+contracts: results add up, identical layers share results, bad requests raise one-line UserErrors.
 """
 import json
 import subprocess
@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 from accel_sim import Layer, LayerKind, UserError, Workload, load_accelerator, simulate
+from accel_sim import cost_model as cm
 from accel_sim.energy import MAC_MULT_FRACTION
-from accel_sim.engine import simulate_kernel
-from naive_sim import make_accelerator, naive_layer, naive_simulate
+from accel_sim.mapper import map_workload
+from naive_sim import make_accelerator, naive_cost, record_dict
 
 V = LayerKind.VECTOR
 
@@ -20,7 +21,7 @@ def mixed_layers(bits=8):
     return [
         Layer("fc", m=50, n=70, k=90, w_bits=bits, a_bits=bits),
         Layer("qk", m=33, n=33, k=16, batch=3, b_is_activation=True, a_bits=bits, w_bits=bits),
-        Layer("conv", LayerKind.CONV, m=36, n=12, k=27, kh=3, kw=3, oh=6, ow=6, a_elems=192),
+        Layer("conv", LayerKind.CONV, m=36, n=12, k=27, kh=3, kw=3, oh=6, ow=6, iw=8, a_elems=192),
         Layer("softmax", V, vector_family="exp_softmax", elems=3 * 33 * 33),
         Layer("big", m=200, n=300, k=400),
         Layer("fc_again", m=50, n=70, k=90, w_bits=bits, a_bits=bits),
@@ -28,47 +29,36 @@ def mixed_layers(bits=8):
     ]
 
 
-def test_kernel_matches_naive_on_random_layers():
-    rng = np.random.default_rng(7)
-    for trial in range(60):
-        count = 5
-        is_vec = rng.random(count) < 0.2
-        batch = rng.integers(1, 4, count)
-        fr, fc = rng.integers(1, 7, count), rng.integers(1, 7, count)
-        compute = rng.integers(10, 5000, count).astype(float)
-        port = rng.random(count) * 6000
-        slots = [(0, 1, 2), (0, 2, 1), (1, 2, 0)][trial % 3]    # OS-, WS- and IS-like slots
-        sizes = rng.integers(1, 200_000, (count, 3)).astype(float)
-        acc = sizes[:, 2] * rng.choice([1.0, 4.0])
-        cap = rng.integers(512, 64_000, 3).astype(float)
-        double = rng.random(3) < 0.7
-        bpc = float(rng.choice([0.5, 4.0, 64.0]))
-        cycles, dram, order = np.empty(count), np.empty((count, 4)), np.empty(count, dtype=np.int64)
-        full = lambda v: np.full(count, v, dtype=np.int64)
-        simulate_kernel(is_vec, batch, fr, fc, compute, port, full(slots[0]), full(slots[1]),
-                        full(slots[2]), sizes[:, 0].copy(), sizes[:, 1].copy(), sizes[:, 2].copy(),
-                        acc, cap, cap, double, bpc, cycles, dram, order)
-        for u in range(count):
-            t, d, o = naive_layer(bool(is_vec[u]), int(batch[u]), int(fr[u]), int(fc[u]), compute[u],
-                                  port[u], *slots, list(sizes[u]), acc[u], list(cap), list(cap),
-                                  list(double), bpc)
-            assert cycles[u] == pytest.approx(t, rel=1e-9)
-            np.testing.assert_allclose(dram[u], d, rtol=1e-9)
-            assert order[u] == o
-
-
 @pytest.mark.parametrize("df", ["ws", "os", "is", "rs"])
-@pytest.mark.parametrize("double", [True, False])
-def test_simulate_matches_naive_end_to_end(df, double):
-    accel = make_accelerator(8, 4, df, ifmap_kib=4, weight_kib=2, ofmap_kib=8, bandwidth_gbps=3,
-                             double_buffered=double, port_words=6)
-    workload = Workload.from_layers(mixed_layers())
-    result = simulate(workload, accel)
-    naive = naive_simulate(workload, accel, df)
-    np.testing.assert_array_equal(result.columns["cycles"], [x[0] for x in naive])
-    np.testing.assert_array_equal(result.columns["compute_cycles"], [x[1] for x in naive])
-    dram = sum(result.columns[k] for k in ("dram_ifmap_bytes", "dram_weight_bytes", "dram_ofmap_bytes"))
-    np.testing.assert_allclose(dram, [x[2] for x in naive], rtol=1e-9)
+@pytest.mark.parametrize("pipelined", [False, True])
+def test_kernel_matches_naive_on_every_tiling(df, pipelined):
+    """Every tiling the mapper could try, every loop order: closed forms equal the walked loop nest."""
+    rng = np.random.default_rng(7)
+    for trial in range(4):
+        double = bool(trial % 2)
+        accel = make_accelerator(8, 4, df, ifmap_kib=float(rng.choice([1, 4, 64])), weight_kib=float(rng.choice([1, 2, 64])),
+                                 ofmap_kib=float(rng.choice([2, 8, 64])), bandwidth_gbps=3, double_buffered=double,
+                                 port_words=6, pipelined_folds=pipelined, latency_ns=float(rng.choice([0, 100])),
+                                 launch_cycles=float(rng.choice([0, 50])))
+        sched = map_workload(Workload.from_layers(mixed_layers()), accel)
+        hw = record_dict(sched.hw[0])
+        for i in np.flatnonzero(~sched.layers["vector"]):
+            rec = sched.layers[i].copy()
+            rec["a_on_chip"], rec["o_on_chip"], rec["b_preloaded"] = rng.random(3) < 0.3
+            r = record_dict(rec)
+            for tm, tn, tk in [(r["m"], r["n"], r["k"]), (16, 8, 24), (6, 12, 9), (64, 32, 100)]:
+                if r["conv"]:
+                    tm = max(tm // r["ow"], 1) * r["ow"]
+                if -(-r["m"] // tm) * -(-r["n"] // tn) * -(-r["k"] // tk) > 3000:
+                    continue
+                for order in range(len(cm.ORDERS)):
+                    til = np.array([(tm, tn, tk, order)], dtype=cm.TILING_DTYPE)
+                    out = np.zeros(1, dtype=cm.COST_DTYPE)
+                    cm.cost_layer(rec, sched.hw[0], til[0], out[0])
+                    ref = naive_cost(r, hw, tm, tn, tk, order)
+                    for key in ("compute", "dram_a", "dram_b", "dram_o_write", "dram_o_read", "arr_a", "arr_b"):
+                        assert out[0][key] == pytest.approx(ref[key], rel=1e-9, abs=1e-9), (df, key, tm, tn, tk, order)
+                    assert out[0]["cycles"] == pytest.approx(ref["cycles"], rel=1e-9)
 
 
 def test_layers_add_up_to_totals():

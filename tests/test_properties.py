@@ -7,6 +7,8 @@ import numpy as np
 from hypothesis import given, settings, strategies as st
 
 from accel_sim import Layer, LayerKind, LutArray, Workload, simulate
+from accel_sim.config import Residency
+from accel_sim.cost_model import NEAR_TIE
 from naive_sim import make_accelerator, naive_rate
 
 SETTINGS = settings(max_examples=50, deadline=None)
@@ -20,17 +22,29 @@ LUT_ARRAYS = st.none() | st.builds(LutArray, rows=st.integers(1, 16), cols=st.in
 
 @st.composite
 def layers(draw):
+    """A few layers; each may read the previous one's output (so fusion and residency apply)."""
     out = []
     for i in range(draw(st.integers(1, 4))):
-        if draw(st.integers(0, 4)) == 0:
+        graph = {"producer": i - 1 if i and draw(st.booleans()) else -1, "consumers": draw(st.integers(1, 2))}
+        choice = draw(st.integers(0, 5))
+        if choice == 0:
             family = draw(st.sampled_from(["exp_softmax", "layernorm", "gelu", "activation",
                                            "eltwise", "pooling"]))
-            out.append(Layer(f"v{i}", LayerKind.VECTOR, vector_family=family,
-                             elems=draw(st.integers(1, 50_000)), a_bits=draw(BITS)))
+            elems = draw(st.integers(1, 50_000))
+            out.append(Layer(f"v{i}", LayerKind.VECTOR, vector_family=family, elems=elems,
+                             a_bits=draw(BITS), foldable=draw(st.booleans()), **graph))
+        elif choice == 1:
+            oh, ow, c, kh, s = (draw(st.integers(1, 20)), draw(st.integers(1, 20)), draw(st.integers(1, 16)),
+                                draw(st.integers(1, 3)), draw(st.integers(1, 2)))
+            iw, ih = (ow - 1) * s + kh, (oh - 1) * s + kh
+            out.append(Layer(f"c{i}", LayerKind.CONV, m=oh * ow, n=draw(st.integers(1, 64)), k=c * kh * kh,
+                             kh=kh, kw=kh, stride=s, oh=oh, ow=ow, iw=iw, a_elems=c * ih * iw,
+                             w_bits=draw(BITS), a_bits=draw(BITS), **graph))
         else:
             out.append(Layer(f"g{i}", m=draw(st.integers(1, 300)), n=draw(st.integers(1, 300)),
                              k=draw(st.integers(1, 300)), batch=draw(st.integers(1, 3)),
-                             b_is_activation=draw(st.booleans()), w_bits=draw(BITS), a_bits=draw(BITS)))
+                             b_is_activation=draw(st.booleans()), w_bits=draw(BITS), a_bits=draw(BITS),
+                             **graph))
     return Workload.from_layers(out)
 
 
@@ -43,7 +57,9 @@ def accelerators(draw):
         ofmap_kib=draw(st.floats(8, 256)), bandwidth_gbps=draw(st.floats(0.05, 200)),
         double_buffered=draw(st.booleans()), port_words=draw(st.floats(1, 64)),
         operand_bits=draw(st.sampled_from([4, 8, 16])), macs_per_cycle=draw(TABLES),
-        lut_array=draw(LUT_ARRAYS))
+        lut_array=draw(LUT_ARRAYS), pipelined_folds=draw(st.booleans()), activations=draw(st.booleans()),
+        weights=draw(st.booleans()), on_output_path=draw(st.booleans()),
+        efficiency=draw(st.floats(0.5, 1.0)), latency_ns=draw(st.sampled_from([0.0, 100.0])))
 
 
 def dram(result):
@@ -71,31 +87,38 @@ def test_physical_bounds(workload, accel):
 @SETTINGS
 @given(layers(), accelerators())
 def test_dram_traffic_at_least_compulsory(workload, accel):
+    """Weights, inputs and outputs cross DRAM at least once, except what the schedule keeps on chip."""
     result = simulate(workload, accel)
+    assert np.all(dram(result) >= result.schedule.compulsory_bytes() * (1 - 1e-9))
+    plain = dataclasses.replace(accel, residency=Residency(), vector_unit=dataclasses.replace(
+        accel.vector_unit, on_output_path=False))
+    alone = simulate(workload, plain)
     b_bits = np.where(workload.b_is_activation, workload.a_bits, workload.w_bits)
-    once = workload.batch * (workload.a_elems * workload.a_bits + workload.b_elems * b_bits
-                             + workload.o_elems * workload.a_bits) / 8
-    assert np.all(dram(result) >= once * (1 - 1e-9))
+    weights_and_outputs = workload.batch * (workload.b_elems * b_bits + workload.o_elems * workload.a_bits) / 8
+    assert np.all(dram(alone) >= alone.schedule.compulsory_bytes() * (1 - 1e-9))
+    kept = ~alone.schedule.folded         # a folded BatchNorm has no traffic of its own
+    assert np.all(alone.schedule.compulsory_bytes()[kept] >= weights_and_outputs[kept] * (1 - 1e-9))
 
 
 @SETTINGS
-@given(layers(), accelerators(), st.floats(1.0, 50.0))
-def test_more_bandwidth_never_slower(workload, accel, factor):
-    faster = dataclasses.replace(accel, dram=dataclasses.replace(
-        accel.dram, bandwidth_gbps=accel.dram.bandwidth_gbps * factor))
-    before, after = simulate(workload, accel), simulate(workload, faster)
-    assert np.all(after.columns["cycles"] <= before.columns["cycles"])
+@given(layers(), accelerators())
+def test_searched_never_slower_than_scalesim(workload, accel):
+    """Every layer's searched mapping is at least as fast as SCALE-Sim's (up to the near-tie band
+    inside which the mapper prefers less energy); with fusion and residency the network too."""
+    plain = dataclasses.replace(accel, residency=Residency(), vector_unit=dataclasses.replace(
+        accel.vector_unit, on_output_path=False))
+    searched = simulate(workload, plain).columns["cycles"]
+    scalesim = simulate(workload, plain, mapping="scalesim").columns["cycles"]
+    assert np.all(searched <= scalesim * (1 + NEAR_TIE) + 1)
+    assert simulate(workload, accel).cycles <= simulate(workload, accel, mapping="scalesim").cycles * (1 + NEAR_TIE) + 1
 
 
 @SETTINGS
-@given(layers(), accelerators(), st.floats(1.0, 20.0), st.sampled_from(["ifmap", "weight", "ofmap", "all"]))
-def test_bigger_buffers_never_more_traffic(workload, accel, factor, which):
-    def grow(name, buf):
-        return dataclasses.replace(buf, size_kib=buf.size_kib * factor) if which in (name, "all") else buf
-    bigger = dataclasses.replace(accel, buffers=dataclasses.replace(
-        accel.buffers, **{name: grow(name, buf) for name, buf in accel.buffers.items()}))
-    before, after = dram(simulate(workload, accel)), dram(simulate(workload, bigger))
-    assert np.all(after <= before * (1 + 1e-9))
+@given(layers(), accelerators())
+def test_fusion_never_adds_dram_bytes(workload, accel):
+    off = dataclasses.replace(accel, vector_unit=dataclasses.replace(accel.vector_unit, on_output_path=False))
+    on = dataclasses.replace(accel, vector_unit=dataclasses.replace(accel.vector_unit, on_output_path=True))
+    assert simulate(workload, on).dram_bytes <= simulate(workload, off).dram_bytes * (1 + 1e-9)
 
 
 @SETTINGS
@@ -114,6 +137,31 @@ def test_narrower_operands_never_take_more_compute(workload, accel):
     def at(bits):
         return Workload.from_layers([Layer(n, m=int(m), n=int(k), k=int(k), w_bits=bits, a_bits=bits)
                                      for n, m, k in zip(workload.names, workload.m + 1, workload.k + 1)])
-    compute = [simulate(at(bits), accel).columns["compute_cycles"] for bits in (16, 8, 4, 2)]
+    compute = [simulate(at(bits), accel, mapping="scalesim").columns["compute_cycles"] for bits in (16, 8, 4, 2)]
     for wide, narrow in zip(compute, compute[1:]):
         assert np.all(narrow <= wide)
+
+
+@SETTINGS
+@given(layers(), accelerators(), st.floats(1.0, 50.0))
+def test_more_bandwidth_never_slower(workload, accel, factor):
+    """Per layer, up to the near-tie band inside which the mapper prefers less energy."""
+    faster = dataclasses.replace(accel, dram=dataclasses.replace(
+        accel.dram, bandwidth_gbps=accel.dram.bandwidth_gbps * factor))
+    before, after = simulate(workload, accel), simulate(workload, faster)
+    assert np.all(after.columns["cycles"] <= before.columns["cycles"] * (1 + NEAR_TIE) + 1)
+
+
+@SETTINGS
+@given(layers(), accelerators(), st.floats(1.0, 20.0), st.sampled_from(["ifmap", "weight", "ofmap", "all"]))
+def test_bigger_buffers_never_slower(workload, accel, factor, which):
+    """Per layer under SCALE-Sim's fixed tiles (more reuse is only ever kept), and for the network
+    under the searched mapping (the old tiling stays available; fusion and residency only grow)."""
+    def grow(name, buf):
+        return dataclasses.replace(buf, size_kib=buf.size_kib * factor) if which in (name, "all") else buf
+    bigger = dataclasses.replace(accel, buffers=dataclasses.replace(
+        accel.buffers, **{name: grow(name, buf) for name, buf in accel.buffers.items()}))
+    before, after = simulate(workload, accel, mapping="scalesim"), simulate(workload, bigger, mapping="scalesim")
+    assert np.all(dram(after) <= dram(before) * (1 + 1e-9))
+    plain, plain_big = (dataclasses.replace(a, residency=Residency()) for a in (accel, bigger))
+    assert simulate(workload, plain_big).cycles <= simulate(workload, plain).cycles * (1 + NEAR_TIE) + len(workload)

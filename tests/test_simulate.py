@@ -6,7 +6,7 @@ import os
 import pytest
 
 from codesign.frontend import extract
-from codesign.scheduler import parse_overrides, schedule
+from codesign.scheduler import layer_dataflows, parse_overrides
 from codesign.simulation import simulate
 from test_cli import assert_one_line_error, codesign
 
@@ -42,8 +42,7 @@ def test_attention_operand_is_loaded_at_run_time_under_weight_stationary(deit):
 
 
 def test_dataflow_overrides(deit):
-    mapping = schedule(deit, "ws", parse_overrides("blocks.*.attn.qk=os,head=is"))
-    per = dict(zip([op.name for op in deit.ops], mapping.layer_dataflows))
+    per = dict(zip([op.name for op in deit.ops], layer_dataflows(deit, parse_overrides("blocks.*.attn.qk=os,head=is"))))
     assert per["blocks.3.attn.qk"] == "os" and per["head"] == "is" and per["blocks.3.attn.qkv"] is None
     sim = simulate(deit, "zcu102", dataflow="ws", layer_dataflows={"blocks.*.attn.qk": "os"})
     flows = dict(zip(sim.result.names, sim.result.dataflows))
@@ -58,7 +57,7 @@ def test_depthwise_shows_low_utilisation():
 
 def test_scalesim_files_through_the_cli_match_scalesim():
     r = codesign("simulate", os.path.join(REF, "vit_b16_gemm.csv"), "--accel",
-                 os.path.join(REF, "scale_32x32_os.cfg"), "--json")
+                 os.path.join(REF, "scale_32x32_os.cfg"), "--mapping", "scalesim", "--json")
     assert r.returncode == 0, r.stderr
     layers = json.loads(r.stdout)["layers"]
     with open(os.path.join(REF, "vit_b16_gemm_32x32_os", "COMPUTE_REPORT.csv")) as f:

@@ -15,7 +15,9 @@ from codesign.report import human, table, to_csv
 
 CSV_FIELDS = ["name", "kind", "dataflow", "macs", "cycles", "compute_cycles", "stall_cycles", "utilization",
               "latency_ms", "energy_pj", "mac_pj", "rf_pj", "buffer_pj", "dram_pj", "vector_pj", "dram_bytes",
-              "dram_ifmap_bytes", "dram_weight_bytes", "dram_ofmap_bytes", "array", "peak_macs_per_cycle"]
+              "dram_ifmap_bytes", "dram_weight_bytes", "dram_ofmap_bytes", "array", "peak_macs_per_cycle",
+              "tile_m", "tile_n", "tile_k", "loop_order", "fused_into", "input_on_chip", "output_on_chip",
+              "compulsory_dram_bytes"]
 
 
 def add_parser(sub) -> None:
@@ -33,6 +35,11 @@ def add_parser(sub) -> None:
     p.add_argument("--dataflow", default=None, help="ws, os, is or rs for every layer (default: the accelerator's)")
     p.add_argument("--layer-dataflow", default=None, metavar="GLOB=DF,...",
                    help="per-op dataflow overrides, e.g. 'blocks.*.attn.qk=os'")
+    p.add_argument("--mapping", default="searched", choices=("searched", "scalesim"),
+                   help="searched: per-layer tiling, loop order, fusion and on-chip residency found by "
+                   "search (default); scalesim: SCALE-Sim's fixed mapping, cycle for cycle")
+    p.add_argument("--objective", default="latency", choices=("latency", "energy", "edp"),
+                   help="what the mapping search minimises (default: latency)")
     p.add_argument("--device", default=None, metavar="BOARD",
                    help="also estimate the FPGA resources on this board or part (see `codesign devices`)")
     fmt = p.add_mutually_exclusive_group()
@@ -51,7 +58,8 @@ def run(args) -> int:
     compress = (lambda graph: apply_compression(graph, args)) if (policy or plan) else None
     sim = simulate(args.model, args.accel, dataflow=args.dataflow,
                    layer_dataflows=parse_overrides(args.layer_dataflow),
-                   input_size=args.input_size, batch=args.batch, device=args.device, compress=compress)
+                   input_size=args.input_size, batch=args.batch, device=args.device, compress=compress,
+                   mapping=args.mapping, objective=args.objective)
     sim.extras["compression"] = compression_summary(args)
     if args.fidelity:
         from codesign.fidelity import evaluate
@@ -86,16 +94,18 @@ def render(sim, summary_only: bool = False) -> str:
     head = (f"{sim.model} on {a.name}: {a.pe_array.rows}x{a.pe_array.cols} PEs "
             f"({a.pe_array.dataflow.value} by default) at {a.clock_mhz:g} MHz, "
             f"DRAM {a.dram.bandwidth_gbps:g} GB/s")
-    parts = [head]
+    parts = [head + f"; mapping {sim.result.schedule.mapping} for {sim.result.schedule.objective}"]
     if not summary_only:
         lut = any(d["array"] == "lut" for d in r.layer_dicts())
         rows = [[d["name"], d["kind"], d["dataflow"] + ("/lut" if d["array"] == "lut" else ""),
                  human(d["macs"]) if d["macs"] else "-",
                  human(d["cycles"]), human(d["stall_cycles"]) if d["stall_cycles"] else "-",
                  f"{100 * d['utilization']:.1f}%" if d["macs"] else "-",
-                 f"{d['energy_pj'] / 1e6:.3f}", human(d["dram_bytes"], "B")] for d in r.layer_dicts()]
-        parts.append(table(["layer", "kind", "df/lut" if lut else "df", "MACs", "cycles", "stalls", "util", "energy µJ", "DRAM"],
-                           rows, right={3, 4, 5, 6, 7, 8}))
+                 f"{d['energy_pj'] / 1e6:.3f}", human(d["dram_bytes"], "B"),
+                 human(d["compulsory_dram_bytes"], "B"), mapping_note(d)] for d in r.layer_dicts()]
+        parts.append(table(["layer", "kind", "df/lut" if lut else "df", "MACs", "cycles", "stalls", "util",
+                            "energy µJ", "DRAM", "compulsory", "mapping (tile m x n x k, loops outer>inner)"],
+                           rows, right={3, 4, 5, 6, 7, 8, 9}))
     t = r.to_dict()["totals"]
     e = t["energy_pj"]
     roof = t["roofline"]
@@ -105,7 +115,8 @@ def render(sim, summary_only: bool = False) -> str:
         f"energy      {t['energy_mj']:.3f} mJ per inference  (MAC {e['mac_pj'] / 1e9:.3f}, RF "
         f"{e['rf_pj'] / 1e9:.3f}, buffers {e['buffer_pj'] / 1e9:.3f}, DRAM {e['dram_pj'] / 1e9:.3f}, "
         f"vector {e['vector_pj'] / 1e9:.3f} mJ)",
-        f"DRAM        {human(t['dram_bytes'], 'B')} moved",
+        f"DRAM        {human(t['dram_bytes'], 'B')} moved ({human(t['compulsory_dram_bytes'], 'B')} compulsory: "
+        f"weights, inputs and outputs once, given what stays on chip)",
         f"utilisation {100 * t['utilization']:.1f}% of the array's peak at each layer's widths ({r.pes:,} PEs)",
         f"roofline    {roof['roofline_cycles']:,.0f} cycles ({roof['bound']}-bound); achieved "
         f"{t['cycles'] / max(roof['roofline_cycles'], 1):.2f}x the bound",
@@ -114,6 +125,23 @@ def render(sim, summary_only: bool = False) -> str:
     if "resources" in sim.extras:
         parts.append(render_resources(sim.extras["resources"]))
     return "\n\n".join(parts)
+
+
+def mapping_note(d: dict) -> str:
+    """One layer's mapping in a few words: its tiling and order, or what it was fused into."""
+    if d["folded"]:
+        return f"folded into {d['fused_into']}"
+    if d["fused_into"]:
+        return f"fused into {d['fused_into']}"
+    notes = []
+    if d["tile_m"] is not None:
+        notes.append(f"{d['tile_m']}x{d['tile_n']}x{d['tile_k']} {d['loop_order']}")
+    if d["fused_ops"]:
+        notes.append("+" + ",".join(name.rsplit(".", 1)[-1] for name in d["fused_ops"]))
+    flags = [w for w, on in (("in", d["input_on_chip"]), ("out", d["output_on_chip"])) if on]
+    if flags:
+        notes.append("on chip: " + "/".join(flags))
+    return "; ".join(notes) or "-"
 
 
 def render_resources(res: dict) -> str:

@@ -20,7 +20,7 @@ from codesign.ir import ConvAttrs, Graph, Op, OpKind
 FIELDS = (
     "kind", "variant", "dataflow", "w_bits", "a_bits", "o_bits", "in_frac", "out_frac",
     "m", "n", "k", "batch", "tile_m", "tile_n", "m_tiles", "n_tiles", "k_folds",
-    "sim_row_folds", "sim_col_folds", "sim_fold_order",
+    "sim_row_folds", "sim_col_folds", "sim_loop_order",
     "images", "in_h", "in_w", "in_c", "kh", "kw", "stride_h", "stride_w", "pad_h", "pad_w", "out_h", "out_w",
     "a_off", "a_bstride", "a_mstride", "b_src", "b_off", "b_bstride", "b_nstride", "b_kstride",
     "o_off", "o_bstride", "o_mstride", "bias_off", "mult_off", "shift_off", "per_channel",
@@ -144,26 +144,6 @@ class LayerTable:
         return list(seen.values())
 
 
-def plan_tiles(dataflow: str, m: int, n: int, k: int, rows: int, cols: int, caps) -> tuple[int, int]:
-    """(tile_m, tile_n) of one output tile, with the engine's rule: a tile must fit the fill half
-    of each buffer (A tile tm x K, B panel K x tn, accumulators tm x tn). WS and IS take the
-    largest streamed extent that fits (m for WS, n for IS); OS tiles are one array's worth."""
-    a_cap, b_cap, o_cap = caps
-    if dataflow == "ws":
-        tn = min(cols, n)
-        tm = min(m, a_cap // k, o_cap // tn)
-        fits = k * tn <= b_cap and tm >= 1
-        return (tm, cols) if fits else (0, 0)
-    if dataflow == "os":
-        tm, tn = min(rows, m), min(cols, n)
-        fits = tm * k <= a_cap and k * tn <= b_cap and tm * tn <= o_cap
-        return (rows, cols) if fits else (0, 0)
-    tm = min(cols, m)                                       # input stationary: columns hold m
-    tn = min(n, b_cap // k, o_cap // tm)
-    fits = tm * k <= a_cap and tn >= 1
-    return (cols, tn) if fits else (0, 0)
-
-
 def _output_bits(op: Op, graph: Graph) -> int:
     """A PE-array op writes at its consumers' activation width when they agree (requantisation
     is free there); a vector op at its own."""
@@ -232,7 +212,7 @@ class _Builder:
             values, regions, sources = self._gemm(op, prec, dataflow, array)
             d = self.sim.details
             values.update(sim_row_folds=int(d["row_folds"][si]), sim_col_folds=int(d["col_folds"][si]),
-                          sim_fold_order=int(d["fold_order"][si]), dataflow=DATAFLOW_CODES[dataflow])
+                          sim_loop_order=int(d["loop_order"][si]), dataflow=DATAFLOW_CODES[dataflow])
         else:
             prec = PrecisionClass(family, op.a_bits, op.a_bits, o_bits)
             values, regions, sources = self._vector(op, prec)
@@ -253,12 +233,15 @@ class _Builder:
     def _gemm(self, op: Op, prec: PrecisionClass, dataflow: str, array: str):
         v = _gemm_values(op)
         g = op.gemm
-        rows, cols = (self.hw.lut_rows, self.hw.lut_cols) if array == "lut" else (self.hw.pe_rows, self.hw.pe_cols)
+        rows = self.hw.lut_rows if array == "lut" else self.hw.pe_rows
         bufs = self.hw.buffers
         caps = (bufs["ifmap"].capacity(prec.a_bits), bufs["weight"].capacity(prec.w_bits),
                 bufs["ofmap"].capacity(self.hw.accum_bits))
-        tile_m, tile_n = plan_tiles(dataflow, g.m, g.n, g.k, rows, cols, caps)
-        if not tile_m:
+        tile = self.sim.schedule.tile(self.sim_index[op.name])   # the simulated tiles (mapping "hls")
+        tile_m, tile_n = tile["tile_m"], tile["tile_n"]
+        fits = (tile["tile_k"] == g.k and tile_m * g.k <= caps[0] and g.k * tile_n <= caps[1]
+                and tile_m * tile_n <= caps[2])
+        if not fits:
             raise UserError(
                 f"layer {op.name!r} (m={g.m}, n={g.n}, K={g.k}) does not fit the on-chip buffers under "
                 f"{dataflow}: a tile needs the whole reduction (K) on chip and the HLS templates do not split it; "

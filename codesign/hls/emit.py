@@ -143,7 +143,7 @@ def emit_hls(model, accel: str | Accelerator = "zcu102", device: str | Device = 
     selected = select_ops(graph, globs)
     check_supported(selected)
     check_exp_impl(accelerator, selected)
-    sim = simulate(graph, accelerator, layer_dataflows=layer_dataflows).result
+    sim = simulate(graph, accelerator, layer_dataflows=layer_dataflows, mapping="hls").result
     table = build_table(graph, accelerator, board, sim, selected)
     rng = np.random.default_rng(seed)
     cases, blobs = [], {}

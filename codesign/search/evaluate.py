@@ -108,7 +108,7 @@ def measure_fidelity(model: ModelSpec, spec: FidelitySpec, choice: CompressionCh
 
 def build_workload(graph, choice: CompressionChoice) -> Workload:
     """Pruning, then precision, then the mapping onto engine layers (the dataflow is the accelerator's)."""
-    from codesign.scheduler import schedule
+    from codesign.scheduler import lower
     from codesign.transforms import PolicyWarning, apply_precision, apply_pruning
 
     with warnings.catch_warnings():
@@ -116,7 +116,7 @@ def build_workload(graph, choice: CompressionChoice) -> Workload:
         if choice.plan.prunes_heads or choice.plan.mlp_keep_ratio is not None:
             graph = apply_pruning(graph, choice.plan)
         graph = apply_precision(graph, choice.policy)
-    return schedule(graph).workload
+    return lower(graph)
 
 
 # --- rows ------------------------------------------------------------------------------------

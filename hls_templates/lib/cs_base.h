@@ -30,7 +30,7 @@ struct LayerDesc {
     int w_bits, a_bits, o_bits, in_frac, out_frac;
     int m, n, k, batch;
     int tile_m, tile_n, m_tiles, n_tiles, k_folds;      // HLS tiles (see cs_gemm.h)
-    int sim_row_folds, sim_col_folds, sim_fold_order;  // the simulator's fold grid, for reference
+    int sim_row_folds, sim_col_folds, sim_loop_order;  // the simulator's fold grid and tile loop order
     int images, in_h, in_w, in_c, kh, kw, stride_h, stride_w, pad_h, pad_w, out_h, out_w;
     int a_off, a_bstride, a_mstride;
     int b_src, b_off, b_bstride, b_nstride, b_kstride;

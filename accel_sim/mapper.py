@@ -1,0 +1,391 @@
+"""The mapper: a Schedule for a Workload on an Accelerator - per-layer tiling and loop order found by
+search, BatchNorm folding, vector-op fusion and on-chip residency decided for the whole network.
+"""
+# Named mappings:
+# - "searched" (default): every PE-array layer's tiling (tm, tn, tk) and loop order is searched
+#   for the objective (latency, energy or EDP) over divisor-balanced and power-of-two tile sizes
+#   (spatial tiles are multiples of the array edge, conv tiles whole output rows); candidates
+#   whose footprint cannot fit are dropped except the untiled extent (dominance: a larger tile that
+#   still fits never loses reuse). BatchNorm after a conv/linear is folded into its weights;
+#   elementwise ops (and softmax / LayerNorm when the producer's output tile can hold whole rows)
+#   are fused into the producer's output path when the vector unit sits there; an activation
+#   stays on chip for the next layer when it fits the input buffer; weights stay on chip across
+#   inferences when the accelerator says so and all of them fit. Results are memoised by layer
+#   and hardware, so a repeated shape or a repeated simulation costs a dictionary look-up.
+# - "scalesim": SCALE-Sim's mapping, for regression against it: the temporal dimension untiled,
+#   spatial tiles of one array edge (one fold per tile), no fusion, no residency, folds back to
+#   back with full fill and drain. Its compute cycles equal SCALE-Sim's.
+# - "hls": the tiles the HLS templates (hls_templates/lib/cs_gemm.h) implement: one array edge of
+#   each spatial dimension, the whole reduction on chip, the temporal tile searched; every op its
+#   own layer (no fusion, no residency) and folds back to back. `codesign emit-hls` emits it.
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+import dataflows
+from accel_sim import cost_model as cm
+from accel_sim.config import Accelerator, parse_dataflow
+from accel_sim.errors import UserError
+from accel_sim.schedule import Schedule
+from accel_sim.workload import FAMILY_CODE, Workload
+from dataflows import Dataflow
+
+MAPPINGS = ("searched", "scalesim", "hls")
+ELEMENTWISE = {FAMILY_CODE[f] for f in ("gelu", "activation", "eltwise")}
+ROW_WISE = {FAMILY_CODE[f] for f in ("exp_softmax", "layernorm")}
+CANDIDATES_PER_DIM = 6       # balanced splits q = 1..CANDIDATES_PER_DIM plus powers of two
+MIN_STREAM_TILE = 8          # the smallest temporal tile tried: below it fill and preload dominate
+_MEMO: dict = {}
+_MEMO_LIMIT = 200_000
+
+
+def parse_mapping(value, field: str = "mapping") -> str:
+    if value not in MAPPINGS:
+        raise UserError(f"{field} must be one of {', '.join(MAPPINGS)}; got {value!r}")
+    return value
+
+
+def parse_objective(value, field: str = "objective") -> int:
+    if value not in cm.OBJECTIVES:
+        raise UserError(f"{field} must be one of {', '.join(cm.OBJECTIVES)}; got {value!r}")
+    return cm.OBJECTIVES[value]
+
+
+# --- hardware and layer records -----------------------------------------------------------------
+def hw_record(accel: Accelerator, mapping: str) -> np.ndarray:
+    """The accelerator as one HW_DTYPE record (mapping-dependent: SCALE-Sim never overlaps folds)."""
+    b, e = accel.buffers, accel.energy
+    rec = np.zeros(1, dtype=cm.HW_DTYPE)
+    r = rec[0]
+    r["fill_a"], r["fill_b"], r["fill_o"] = b.ifmap.fill_bytes, b.weight.fill_bytes, b.ofmap.fill_bytes
+    r["double_a"], r["double_b"], r["double_o"] = (b.ifmap.double_buffered, b.weight.double_buffered,
+                                                   b.ofmap.double_buffered)
+    r["port_a"] = b.ifmap.read_bw_words_per_cycle * b.ifmap.word_bits / 8.0
+    r["port_b"] = b.weight.read_bw_words_per_cycle * b.weight.word_bits / 8.0
+    r["port_o_write"] = b.ofmap.write_bw_words_per_cycle * b.ofmap.word_bits / 8.0
+    r["port_o_read"] = b.ofmap.read_bw_words_per_cycle * b.ofmap.word_bits / 8.0
+    r["dram_bytes_per_cycle"] = accel.dram_bytes_per_cycle * accel.dram.efficiency
+    r["dram_latency_cycles"] = accel.dram.latency_ns * accel.clock_mhz / 1e3
+    r["launch_cycles"] = accel.layer_launch_cycles
+    r["pipelined_folds"] = accel.pe_array.pipelined_folds and mapping == "searched"
+    r["unified"] = b.unified and mapping == "searched"
+    r["e_dram"] = 8 * accel.dram.energy_pj_per_bit
+    r["e_buf_a"] = 8 * e.buffer_pj_per_bit(b.ifmap.size_kib)
+    r["e_buf_b"] = 8 * e.buffer_pj_per_bit(b.weight.size_kib)
+    r["e_buf_o"] = 8 * e.buffer_pj_per_bit(b.ofmap.size_kib)
+    r["e_noc"] = 8 * e.noc_pj_per_bit
+    return rec
+
+
+def _dataflow_codes(workload: Workload, accel: Accelerator, override, per_layer) -> np.ndarray:
+    default = parse_dataflow(override, "dataflow") if override is not None else accel.pe_array.dataflow
+    codes = np.full(len(workload), default.code, dtype=np.int64)
+    if per_layer is not None:
+        per_layer = list(per_layer)
+        if len(per_layer) != len(workload):
+            raise UserError(f"layer_dataflows has {len(per_layer)} entries for {len(workload)} layers")
+        for i, df in enumerate(per_layer):
+            if df is not None:
+                codes[i] = parse_dataflow(df, f"dataflow of layer {workload.names[i]!r}").code
+    codes[workload.is_vector] = -1
+    return codes
+
+
+def _rates(accel: Accelerator, is_vec, on_lut, b_bits, a_bits):
+    """Per layer: packed lanes, passes (MACs per PE per cycle = lanes / passes) and array PEs.
+    Vector layers get the PE array's native rate (for utilisation)."""
+    pe_arr, lut = accel.pe_array, accel.lut_array
+    native = pe_arr.rate(pe_arr.operand_bits, pe_arr.operand_bits)
+    cache: dict = {}
+    lanes, passes, pes = (np.empty(len(is_vec), dtype=np.int64) for _ in range(3))
+    for i in range(len(is_vec)):
+        key = (bool(is_vec[i]), bool(on_lut[i]), int(b_bits[i]), int(a_bits[i]))
+        if key not in cache:
+            if key[0]:
+                rate, count = native, pe_arr.pes
+            elif key[1]:
+                rate, count = lut.rate(key[3]), lut.pes
+            else:
+                rate, count = pe_arr.rate(key[2], key[3]), pe_arr.pes
+            cache[key] = (rate.numerator, rate.denominator, count)
+        lanes[i], passes[i], pes[i] = cache[key]
+    return lanes, passes, pes
+
+
+def _row_stationary(layers: np.ndarray, workload: Workload, sel: np.ndarray, accel: Accelerator, lut: bool):
+    """Fill the row-stationary fold work and buffer<->array traffic of the layers `sel`."""
+    if accel.register_file is None:
+        raise UserError(f"dataflow rs needs per-PE scratchpads: accelerator {accel.name!r} has no register_file")
+    plan = dataflows.plan(Dataflow.RS, workload.dims(sel), accel.array_shape(lut=lut))
+    layers["rs_compute"][sel] = plan.folds * plan.fold_cycles
+    layers["rs_a_reads"][sel] = plan.ifmap_reads
+    layers["rs_b_reads"][sel] = plan.weight_reads
+    layers["rs_o_writes"][sel] = plan.ofmap_writes
+    layers["rs_o_reads"][sel] = plan.ofmap_reads
+    shape = accel.array_shape(lut=lut)        # scratchpad words per PE (Eyeriss split) x PEs
+    word_bytes = accel.register_file.word_bits / 8.0
+    layers["spad_a"][sel] = shape.pes * shape.rf_ifmap_words * word_bytes
+    layers["spad_b"][sel] = shape.pes * shape.rf_filter_words * word_bytes
+    layers["spad_o"][sel] = shape.pes * shape.rf_psum_words * word_bytes
+
+
+def _check_min_tiles(workload: Workload, codes, on_lut, layers, accel: Accelerator) -> None:
+    """A buffer must hold the smallest piece one fold needs (in its fill half when double-buffered)."""
+    for code in sorted({int(c) for c in codes if c >= 0}):
+        for lut in (False, True):
+            sel = np.flatnonzero((codes == code) & (on_lut == lut))
+            if not len(sel):
+                continue
+            plan = dataflows.plan(Dataflow.from_code(code), workload.dims(sel), accel.array_shape(lut=lut))
+            for name, words, bits in (("ifmap", plan.min_ifmap_words, layers["a_bits"][sel]),
+                                      ("weight", plan.min_weight_words, layers["b_bits"][sel]),
+                                      ("ofmap", plan.min_ofmap_words,
+                                       np.where(code == Dataflow.OS.code, layers["a_bits"][sel],
+                                                layers["acc_bits"][sel]))):
+                buf = getattr(accel.buffers, name)
+                need = words * bits / 8.0
+                bad = np.flatnonzero(need > buf.fill_bytes)
+                if len(bad):
+                    i = bad[0]
+                    half = " in half of the buffer (it is double_buffered)" if buf.double_buffered else ""
+                    want_kib = need[i] / 1024.0 * (2 if buf.double_buffered else 1)
+                    raise UserError(
+                        f"buffers.{name}.size_kib={buf.size_kib:g} is too small: layer "
+                        f"{workload.names[sel[i]]!r} under {Dataflow.from_code(code).value} needs a "
+                        f"{need[i]:.0f}-byte tile{half}; use size_kib >= {want_kib:.3g}")
+
+
+def layer_records(workload: Workload, accel: Accelerator, codes: np.ndarray):
+    """Every layer as a LAYER_DTYPE record (no residency context yet), with its array and rate."""
+    count = len(workload)
+    is_vec = codes < 0
+    a_bits = workload.a_bits.astype(np.float64)
+    b_bits = np.where(workload.b_is_activation, workload.a_bits, workload.w_bits)
+    on_lut = ~is_vec & (b_bits == 1) & (accel.lut_array is not None)
+    lanes, passes, pes = _rates(accel, is_vec, on_lut, b_bits, workload.a_bits)
+    rec = np.zeros(count, dtype=cm.LAYER_DTYPE)
+    rec["vector"] = is_vec
+    rec["df"] = np.where(is_vec, -1, codes)
+    for name in ("m", "n", "k", "batch", "kh", "kw", "stride", "oh", "ow", "iw"):
+        rec[name] = getattr(workload, name)
+    rec["conv"] = ~is_vec & (workload.kh > 0) & (workload.iw > 0) & (workload.ow > 0) & (
+        workload.m % np.maximum(workload.ow, 1) == 0) & (workload.oh * workload.ow == workload.m)
+    pe, lut = accel.pe_array, accel.lut_array
+    rec["rows"] = np.where(on_lut, lut.rows if lut else 0, pe.rows)
+    rec["cols"] = np.where(on_lut, lut.cols if lut else 0, pe.cols)
+    rec["lanes"], rec["passes"] = lanes, passes
+    rec["a_bits"], rec["b_bits"], rec["o_bits"] = a_bits, b_bits, a_bits
+    rec["acc_bits"] = pe.accum_bits
+    rec["a_elems"], rec["b_elems"], rec["o_elems"] = workload.a_elems, workload.b_elems, workload.o_elems
+    cpe = np.asarray(accel.vector_unit.cycles_per_element.as_tuple())
+    fam = np.maximum(workload.vec_family, 0)
+    vectors = -(-workload.vec_elems // accel.vector_unit.lanes)
+    rec["vec_cycles"] = np.where(is_vec, np.ceil(vectors * cpe[fam]), 0)
+    rec["vec_steps"] = np.where(is_vec, vectors, 0)
+    for lut_flag in (False, True):
+        sel = np.flatnonzero((codes == Dataflow.RS.code) & (on_lut == lut_flag))
+        if len(sel):
+            _row_stationary(rec, workload, sel, accel, lut_flag)
+    _check_min_tiles(workload, codes, on_lut, rec, accel)
+    return rec, on_lut, pes
+
+
+# --- network-level decisions: folding, fusion, residency -------------------------------------------
+def _decide_context(workload: Workload, rec: np.ndarray, accel: Accelerator, hw: np.ndarray):
+    """Fold BatchNorm, fuse vector ops into their producer's output path and keep activations and
+    weights on chip where the hardware allows. Edits `rec` in place; returns (fused_into, folded)."""
+    count = len(workload)
+    fused_into = np.full(count, -1, dtype=np.int64)
+    folded = np.zeros(count, dtype=bool)
+    fuse = accel.vector_unit.on_output_path
+    fill_o = float(hw[0]["fill_o"])
+    exposed = np.zeros(count)        # per chain head: vector cycles fused so far
+    for i in range(count):
+        p = int(workload.producer[i])
+        if not rec["vector"][i] or p < 0 or p != i - 1 or workload.consumers[p] != 1:
+            continue
+        head = p if fused_into[p] < 0 else int(fused_into[p])
+        if rec["vector"][head]:
+            continue
+        family = int(workload.vec_family[i])
+        if workload.foldable[i] and head == p:
+            folded[i] = True          # BatchNorm folded into the conv/linear weights: no op left
+            fused_into[i] = head
+            rec["fused"][i] = True
+            continue
+        if not fuse:
+            continue
+        if family in ROW_WISE:
+            row = rec["n"][head] * rec["acc_bits"][head] / 8.0
+            if row > fill_o:
+                continue
+            rec["full_rows"][head] = True
+        elif family not in ELEMENTWISE:
+            continue
+        fused_into[i] = head
+        rec["fused"][i] = True
+        rec["a_on_chip"][i] = True
+        second = rec["a_elems"][i] * rec["batch"][i] - rec["o_elems"][p] * rec["batch"][p]
+        rec["extra_read_bytes"][head] += max(0.0, second) * rec["a_bits"][i] / 8.0 / rec["batch"][head]
+        exposed[head] += rec["vec_cycles"][i] * rec["batch"][i]
+        rec["fused_vec_cycles"][head] = exposed[head]
+        rec["o_on_chip"][p if not folded[p] else head] = True   # handed to the vector unit
+    if accel.residency.activations:
+        in_size = accel.buffers.ifmap.size_bytes
+        for j in range(count):
+            p = int(workload.producer[j])
+            if fused_into[j] >= 0 or p < 0 or p != j - 1 and not _only_fused_between(fused_into, p, j):
+                continue
+            head = p if fused_into[p] < 0 else int(fused_into[p])
+            held = rec["a_elems"][head] * rec["a_bits"][head] / 8.0 * rec["batch"][head] if rec["a_on_chip"][head] else 0.0
+            out = rec["o_elems"][p] * rec["a_bits"][p] / 8.0 * rec["batch"][p]
+            if out + held <= in_size:
+                rec["a_on_chip"][j] = True
+                if workload.consumers[p] == 1:
+                    rec["o_on_chip"][head if folded[p] else p] = True
+    if accel.residency.weights:
+        weights = ~rec["vector"] & ~workload.b_is_activation
+        total = float((rec["b_elems"] * rec["b_bits"] / 8.0 * rec["batch"])[weights].sum())
+        if total <= accel.buffers.weight.size_bytes:
+            rec["b_preloaded"][weights] = True
+    last: dict[int, int] = {}                # the output of a fused chain is written by its head
+    for i in np.flatnonzero(rec["fused"] & ~folded):
+        last[int(fused_into[i])] = int(i)
+    for head, end in last.items():
+        if not rec["o_on_chip"][end]:
+            rec["chain_write_bytes"][head] = (rec["o_elems"][end] * rec["batch"][end] * rec["a_bits"][end]
+                                              / 8.0 / rec["batch"][head])
+    return fused_into, folded
+
+
+def _only_fused_between(fused_into, p, j) -> bool:
+    return all(fused_into[x] >= 0 for x in range(p + 1, j))
+
+
+# --- candidate tile sizes ---------------------------------------------------------------------------
+@functools.lru_cache(maxsize=65536)
+def tile_sizes(extent: int, granule: int) -> np.ndarray:
+    """Tile sizes for a dimension: multiples of `granule`, balanced splits of `extent` and powers
+    of two, plus the whole extent."""
+    extent, granule = int(extent), max(int(granule), 1)
+    sizes = {extent}
+    for q in range(1, CANDIDATES_PER_DIM + 1):
+        t = -(-extent // q)
+        sizes.add(min(extent, -(-t // granule) * granule))
+    t = granule if granule > 1 else MIN_STREAM_TILE
+    while t < extent:
+        sizes.add(t)
+        t *= 2
+    return np.array(sorted(sizes), dtype=np.int64)
+
+
+def _candidates(r) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    df, rows, cols = int(r["df"]), int(r["rows"]), int(r["cols"])
+    m, n, k = int(r["m"]), int(r["n"]), int(r["k"])
+    spatial = {cm.DF_WS: (1, cols, rows), cm.DF_OS: (rows, cols, 1), cm.DF_IS: (cols, 1, rows),
+               cm.DF_RS: (1, 1, 1)}[df]
+    g_m, g_n, g_k = spatial
+    if r["conv"]:                 # conv tiles: whole output rows, and whole channels when k is free
+        ow = int(r["ow"])
+        g_m = ow * max(1, -(-g_m // ow)) if g_m > 1 else ow
+        if g_k == 1:
+            g_k = int(r["kh"] * r["kw"])
+    tm = tile_sizes(m, g_m)
+    if r["conv"]:
+        tm = tm[(tm % int(r["ow"]) == 0) | (tm == m)]
+    return tm, tile_sizes(n, g_n), tile_sizes(k, g_k)
+
+
+def _hls_candidates(r) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    df, rows, cols = int(r["df"]), int(r["rows"]), int(r["cols"])
+    m, n, k = int(r["m"]), int(r["n"]), int(r["k"])
+    one = lambda x: np.array([x], dtype=np.int64)   # noqa: E731
+    if df == cm.DF_WS:
+        return tile_sizes(m, 1), one(min(n, cols)), one(k)
+    if df == cm.DF_IS:
+        return one(min(m, cols)), tile_sizes(n, 1), one(k)
+    return one(min(m, rows)), one(min(n, cols)), one(k)
+
+
+def _scalesim_tiling(r) -> tuple[int, int, int]:
+    df, rows, cols = int(r["df"]), int(r["rows"]), int(r["cols"])
+    m, n, k = int(r["m"]), int(r["n"]), int(r["k"])
+    if df == cm.DF_WS:
+        return m, min(n, cols), min(k, rows)
+    if df == cm.DF_OS:
+        return min(m, rows), min(n, cols), k
+    if df == cm.DF_IS:
+        return min(m, cols), n, min(k, rows)
+    return m, n, k
+
+
+def search_layer(r, hw: np.ndarray, objective: int, fixed_energy: float, mapping: str) -> np.ndarray:
+    """The best TILING record for one layer record, memoised by (layer, hardware, objective)."""
+    key = (r.tobytes(), hw.tobytes(), objective, mapping, round(fixed_energy, 6))
+    hit = _MEMO.get(key)
+    if hit is not None:
+        return hit
+    best = np.zeros(1, dtype=cm.TILING_DTYPE)
+    if mapping == "scalesim":
+        tm, tn, tk = (np.array([x], dtype=np.int64) for x in _scalesim_tiling(r))
+    elif mapping == "hls":
+        tm, tn, tk = _hls_candidates(r)
+    else:
+        tm, tn, tk = _candidates(r)
+    layer = np.array([r], dtype=cm.LAYER_DTYPE)
+    found = cm.best_tiling(layer[0], hw[0], tm, tn, tk, objective, fixed_energy,
+                           np.zeros(1, dtype=cm.TILING_DTYPE), np.zeros(1, dtype=cm.COST_DTYPE), best[0])
+    if not found:                     # whole rows cannot fit: fall back to no constraint
+        layer[0]["full_rows"] = False
+        cm.best_tiling(layer[0], hw[0], tm, tn, tk, objective, fixed_energy,
+                       np.zeros(1, dtype=cm.TILING_DTYPE), np.zeros(1, dtype=cm.COST_DTYPE), best[0])
+    if len(_MEMO) > _MEMO_LIMIT:
+        _MEMO.clear()
+    _MEMO[key] = best
+    return best
+
+
+def clear_memo() -> None:
+    """Forget every memoised tiling (benchmarks use it to time a cold search)."""
+    _MEMO.clear()
+
+
+def _fixed_energy(rec: np.ndarray, accel: Accelerator) -> np.ndarray:
+    """MAC and register energy per layer: mapping-independent, needed only to rank by EDP."""
+    e, ob = accel.energy, accel.pe_array.operand_bits
+    macs = np.where(rec["vector"], 0, rec["m"] * rec["n"] * rec["k"] * rec["batch"]).astype(np.float64)
+    return macs * (e.mac_energy_pj(rec["b_bits"], rec["a_bits"], ob) + 3.0 * e.rf_access_pj * rec["a_bits"] / ob)
+
+
+def map_workload(workload: Workload, accel: Accelerator, *, dataflow=None, layer_dataflows=None,
+                 mapping: str = "searched", objective: str = "latency") -> Schedule:
+    """The Schedule of `workload` on `accel` under a named mapping and objective."""
+    mapping = parse_mapping(mapping)
+    obj = parse_objective(objective)
+    codes = _dataflow_codes(workload, accel, dataflow, layer_dataflows)
+    rec, on_lut, pes = layer_records(workload, accel, codes)
+    hw = hw_record(accel, mapping)
+    if mapping == "searched":
+        fused_into, folded = _decide_context(workload, rec, accel, hw)
+    else:
+        fused_into, folded = np.full(len(workload), -1, dtype=np.int64), np.zeros(len(workload), dtype=bool)
+    tilings = np.zeros(len(workload), dtype=cm.TILING_DTYPE)
+    fixed = _fixed_energy(rec, accel)
+    unique: dict[bytes, int] = {}
+    for i in np.flatnonzero(~rec["vector"]):
+        key = rec[i].tobytes()
+        j = unique.get(key)
+        if j is None:
+            unique[key] = i
+            tilings[i] = search_layer(rec[i], hw, obj, float(fixed[i]), mapping)[0]
+        else:
+            tilings[i] = tilings[j]
+    arrays = np.where(rec["vector"], "vector", np.where(on_lut, "lut", "pe"))
+    names = [d.value for d in Dataflow]
+    return Schedule(workload=workload, accelerator=accel, mapping=mapping, objective=objective,
+                    dataflows=tuple("vector" if c < 0 else names[c] for c in codes),
+                    arrays=tuple(arrays.tolist()), layers=rec, tilings=tilings, hw=hw,
+                    fused_into=fused_into, folded=folded, array_pes=pes)
+

@@ -1,0 +1,88 @@
+"""The Schedule: how every layer of a Workload runs on an Accelerator - the one source of tiles.
+The mapper builds it, the engine costs it, HLS emission reads its tiles; `layer_dicts` says why.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from accel_sim import cost_model as cm
+from accel_sim.config import Accelerator
+from accel_sim.workload import Workload
+
+
+@dataclass(frozen=True, eq=False)
+class Schedule:
+    """Per layer: dataflow and array, the residency context (LAYER records: input on chip, output
+    kept on chip, weights preloaded, whole-row output tiles, fused vector cycles), the tiling
+    (tm, tn, tk and loop order; one tile per buffer, double-buffered halves where the buffer is),
+    and which ops were fused into which producer or folded into its weights."""
+    workload: Workload
+    accelerator: Accelerator
+    mapping: str                     # "searched" or "scalesim"
+    objective: str                   # "latency", "energy" or "edp"
+    dataflows: tuple[str, ...]       # "ws", "os", "is", "rs", or "vector"
+    arrays: tuple[str, ...]          # "pe", "lut" or "vector"
+    layers: np.ndarray               # cost_model.LAYER_DTYPE, one per layer
+    tilings: np.ndarray              # cost_model.TILING_DTYPE, one per layer (zeros for vector layers)
+    hw: np.ndarray                   # cost_model.HW_DTYPE, one record
+    fused_into: np.ndarray           # index of the producer a vector op is fused into, -1 if none
+    folded: np.ndarray               # BatchNorm folded into its producer's weights
+    array_pes: np.ndarray            # PEs of the array each layer runs on
+
+    def __len__(self) -> int:
+        return len(self.workload)
+
+    def tile(self, i: int) -> dict:
+        """Layer i's tiling: tile sizes clipped to its dimensions, trips and loop order."""
+        r, t = self.layers[i], self.tilings[i]
+        if r["vector"]:
+            return {}
+        dims = (int(r["m"]), int(r["n"]), int(r["k"]))
+        tiles = tuple(min(int(x), d) for x, d in zip((t["tm"], t["tn"], t["tk"]), dims))
+        return {"tile_m": tiles[0], "tile_n": tiles[1], "tile_k": tiles[2],
+                "trips": tuple(-(-d // x) for d, x in zip(dims, tiles)),
+                "loop_order": cm.ORDER_NAMES[int(t["order"])]}
+
+    def compulsory_bytes(self) -> np.ndarray:
+        """Per layer: weights + inputs + outputs crossing DRAM once, given what stays on chip."""
+        r = self.layers
+        a_elems = r["a_elems"].astype(np.float64)
+        # a conv needs only the input rows its outputs touch: a stride above the kernel skips rows
+        rows = np.minimum(r["oh"] * r["kh"], (r["oh"] - 1) * r["stride"] + r["kh"])
+        touched = r["k"] / np.maximum(r["kh"] * r["kw"], 1) * rows * r["iw"]
+        a_elems = np.where(r["conv"], np.minimum(a_elems, touched), a_elems)
+        a = np.where(r["a_on_chip"], 0.0, a_elems * r["a_bits"] / 8.0) + r["extra_read_bytes"]
+        b = np.where(r["b_preloaded"], 0.0, r["b_elems"] * np.where(r["vector"], r["a_bits"], r["b_bits"]) / 8.0)
+        o = np.where(r["o_on_chip"], 0.0, r["o_elems"] * r["o_bits"] / 8.0) + r["chain_write_bytes"]
+        out = r["batch"] * (a + b + o)
+        return np.where(r["fused"], 0.0, out)       # a fused or folded op's traffic is its producer's
+
+    def layer_dicts(self) -> list[dict]:
+        """What the mapper chose for each layer, for reports and JSON."""
+        names = self.workload.names
+        fused_ops: dict[int, list[str]] = {}
+        for i, head in enumerate(self.fused_into):
+            if head >= 0:
+                fused_ops.setdefault(int(head), []).append(names[i])
+        compulsory = self.compulsory_bytes()
+        out = []
+        for i in range(len(self)):
+            r = self.layers[i]
+            row = {"tile_m": None, "tile_n": None, "tile_k": None, "loop_order": None}
+            tile = self.tile(i)
+            if tile:
+                row.update({k: tile[k] for k in ("tile_m", "tile_n", "tile_k", "loop_order")})
+            head = int(self.fused_into[i])
+            row.update({
+                "fused_into": names[head] if head >= 0 else None,
+                "folded": bool(self.folded[i]),
+                "fused_ops": fused_ops.get(i, []),
+                "input_on_chip": bool(r["a_on_chip"]),
+                "output_on_chip": bool(r["o_on_chip"]),
+                "weights_preloaded": bool(r["b_preloaded"]),
+                "compulsory_dram_bytes": float(compulsory[i]),
+            })
+            out.append(row)
+        return out
