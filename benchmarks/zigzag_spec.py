@@ -47,7 +47,8 @@ def _memory(size_bits: int, pj_per_bit: float, read_bits: int, write_bits: int, 
 def _check_translatable(accel: Accelerator) -> None:
     pe = accel.pe_array
     if pe.dataflow is not dataflows.Dataflow.WS:
-        raise UserError(f"the ZigZag translation covers weight-stationary arrays; {accel.name!r} is {pe.dataflow.value}")
+        raise UserError(f"the ZigZag translation covers weight-stationary arrays; {accel.name!r} is "
+                        f"{pe.dataflow.value}")
     if accel.register_file is not None or accel.lut_array is not None:
         raise UserError(f"{accel.name!r}: scratchpads and a LUT array have no ZigZag counterpart here")
     if pe.modes != ((pe.operand_bits, pe.operand_bits, 1.0),):
