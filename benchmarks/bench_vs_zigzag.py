@@ -170,8 +170,14 @@ def run_ours(ops: list, accel, objective: str | None = None):
 
 
 def our_rows(result) -> list[dict]:
-    return [{"name": name, "latency_cycles": float(cost.cycles), "energy_pj": float(cost.energy_pj)}
-            for name, cost in zip(result.names, result.layers())]
+    return [{"name": name, "latency_cycles": float(cost.cycles), "energy_pj": float(cost.energy_pj),
+             "dram_bytes": float(cost.dram_bytes)} for name, cost in zip(result.names, result.layers())]
+
+
+def zigzag_dram_bytes(layer: dict, accel) -> float:
+    """DRAM bytes of a ZigZag layer, from the energy of its top memory level (DRAM, every operand)."""
+    top = sum(levels[-1] for levels in layer["memory_pj_by_operand_level"].values())
+    return top / (accel.dram.energy_pj_per_bit * 8)
 
 
 # --- the table ---------------------------------------------------------------------------------
@@ -179,24 +185,28 @@ def _err(ours: float, theirs: float) -> float:
     return 100.0 * (ours - theirs) / theirs
 
 
-def print_table(title: str, theirs: dict, ours: list[dict], ours_energy: list[dict]) -> dict:
-    """Per-layer table; returns the whole-network figures."""
+def print_table(title: str, theirs: dict, ours: list[dict], ours_energy: list[dict], accel) -> dict:
+    """Per-layer table (DRAM traffic: both tools' best-energy mappings); returns the totals."""
     lat, en = theirs["latency"]["layers"], theirs["energy"]["layers"]
     print(f"\n{title}")
     print(f"{'layer':24s} {'ZigZag cycles':>14s} {'ours':>12s} {'err %':>7s}   "
-          f"{'ZigZag pJ':>14s} {'ours':>14s} {'err %':>7s}   ZigZag spatial mapping")
+          f"{'ZigZag pJ':>14s} {'ours':>14s} {'err %':>7s}   {'DRAM MB ZigZag':>14s} {'ours':>8s}   "
+          f"ZigZag spatial mapping")
     for zl, ze, o, oe in zip(lat, en, ours, ours_energy):
         if zl["name"] != o["name"] or ze["name"] != o["name"]:
             sys.exit(f"layer order differs: ZigZag {zl['name']!r} / {ze['name']!r}, ours {o['name']!r}")
         print(f"{o['name'][:24]:24s} {zl['latency_cycles']:14,.0f} {o['latency_cycles']:12,.0f} "
               f"{_err(o['latency_cycles'], zl['latency_cycles']):+7.1f}   {ze['energy_pj']:14,.0f} "
-              f"{oe['energy_pj']:14,.0f} {_err(oe['energy_pj'], ze['energy_pj']):+7.1f}   {zl['spatial_mapping']}")
+              f"{oe['energy_pj']:14,.0f} {_err(oe['energy_pj'], ze['energy_pj']):+7.1f}   "
+              f"{zigzag_dram_bytes(ze, accel) / 1e6:14.3f} {oe['dram_bytes'] / 1e6:8.3f}   {zl['spatial_mapping']}")
     total = {"zigzag_cycles": sum(x["latency_cycles"] for x in lat),
              "ours_cycles": sum(x["latency_cycles"] for x in ours),
              "zigzag_pj": sum(x["energy_pj"] for x in en), "ours_pj": sum(x["energy_pj"] for x in ours_energy)}
     print(f"{'total':24s} {total['zigzag_cycles']:14,.0f} {total['ours_cycles']:12,.0f} "
           f"{_err(total['ours_cycles'], total['zigzag_cycles']):+7.1f}   {total['zigzag_pj']:14,.0f} "
-          f"{total['ours_pj']:14,.0f} {_err(total['ours_pj'], total['zigzag_pj']):+7.1f}")
+          f"{total['ours_pj']:14,.0f} {_err(total['ours_pj'], total['zigzag_pj']):+7.1f}   "
+          f"{sum(zigzag_dram_bytes(x, accel) for x in en) / 1e6:14.3f} "
+          f"{sum(x['dram_bytes'] for x in ours_energy) / 1e6:8.3f}")
     return total
 
 
@@ -246,7 +256,7 @@ def main() -> None:
         result, used, timing = run_ours(ops, accel, "latency")
         result_energy, _, _ = run_ours(ops, accel, "energy")
         total = print_table(f"{NETWORKS[network]} on {accel.name}; ours: {used}", theirs,
-                            our_rows(result), our_rows(result_energy))
+                            our_rows(result), our_rows(result_energy), accel)
         zz_s = theirs["latency"]["seconds"]
         print(f"wall time: ZigZag {zz_s:.1f} s (latency search; energy search {theirs['energy']['seconds']:.1f} s)"
               f"{' [recorded]' if recorded else ''}; ours first call {timing['first_call_s'] * 1e3:.1f} ms, "
