@@ -18,9 +18,9 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 
 from accel_sim import load_accelerator, read_topology, simulate  # noqa: E402
+from peer_venv import clean_env, ensure_venv  # noqa: E402
 
 VENV = os.path.join(HERE, ".scalesim-venv")
-VENV_PY = os.path.join(VENV, "bin", "python")
 REFERENCE = os.path.join(ROOT, "tests", "reference", "scalesim")
 PINS = ["scalesim==3.0.0", "numpy==2.3.5"]
 
@@ -45,29 +45,16 @@ print(json.dumps({"seconds": seconds, "total_cycles": [int(float(r[2])) for r in
 """
 
 
-def clean_env() -> dict:
-    """The environment without PYTHONPATH, so the SCALE-Sim venv sees nothing of this project."""
-    return {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-
-
-def ensure_venv() -> None:
-    if os.path.exists(VENV_PY):
-        return
-    print(f"installing {' '.join(PINS)} into {VENV} ...", flush=True)
-    subprocess.run([sys.executable, "-m", "venv", VENV], check=True, env=clean_env())
-    subprocess.run([VENV_PY, "-m", "pip", "install", "--quiet", *PINS], check=True, env=clean_env())
-
-
 def run_scalesim(config: str, topology: str, mode: str = "gemm") -> dict:
     """SCALE-Sim's `Total Cycles` per layer of `topology` ("gemm" or "conv" form) and its wall time."""
-    ensure_venv()
+    python = ensure_venv(VENV, PINS)
     work = tempfile.mkdtemp(prefix="scalesim_")
     layout = os.path.join(work, "layout.csv")
     with open(layout, "w", encoding="utf-8") as fh:
         fh.write("Layer name, IFMAP Height Intraline Factor,\n")
     out_dir = os.path.join(work, "out")
     os.makedirs(out_dir)
-    proc = subprocess.run([VENV_PY, "-c", RUNNER, os.path.abspath(config), os.path.abspath(topology), layout,
+    proc = subprocess.run([python, "-c", RUNNER, os.path.abspath(config), os.path.abspath(topology), layout,
                            out_dir, mode], capture_output=True, text=True, cwd=work, env=clean_env())
     if proc.returncode != 0:
         sys.exit(f"SCALE-Sim failed:\n{proc.stderr[-2000:]}")
