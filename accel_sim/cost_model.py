@@ -15,6 +15,9 @@ Numba kernels over named record arrays; the mapper searches with them and the en
 #   partial sum the array reads back goes out to DRAM and back.
 # - A conv's A tile is a strip of whole output rows with its halo: ((rows - 1) * stride + kh)
 #   input rows of width iw, so DRAM reads of A are the real ifmap plus the halo overlap.
+# - A depthwise conv under WS or OS is mapped channel-parallel: its channels are the n dimension
+#   (array columns), each with its own input, so A depends on (m, n) rather than (m, k) and every
+#   column reads its own A elements from the buffer (no broadcast): the ifmap port bounds it.
 # - Residency (decided by the mapper for the whole network): an activation already on chip costs
 #   no DRAM read, an output kept on chip for the next layer no DRAM write, preloaded weights
 #   nothing per inference.
@@ -51,6 +54,7 @@ LAYER_DTYPE = np.dtype([
     ("batch", np.int64),
     ("kh", np.int64), ("kw", np.int64), ("stride", np.int64), ("oh", np.int64), ("ow", np.int64),
     ("iw", np.int64), ("conv", np.bool_),
+    ("depthwise", np.bool_),                # channels on n: A is per column, not broadcast (see below)
     ("rows", np.int64), ("cols", np.int64), ("lanes", np.int64), ("passes", np.int64),
     ("a_bits", np.float64), ("b_bits", np.float64), ("o_bits", np.float64), ("acc_bits", np.float64),
     ("a_elems", np.float64), ("b_elems", np.float64), ("o_elems", np.float64),
@@ -143,12 +147,19 @@ def _fetches(t_irr, p_irr, t_r1, p_r1, t_r2, p_r2, held):
 
 
 @njit
-def _conv_strip_elems(layer, tm, tk):
-    """Input elements of one A tile of a conv: tk/K of the channels, a strip of rows with halo."""
+def _channels(layer):
+    """Input channels of a conv (its n when depthwise, else K / (kh x kw))."""
+    return float(layer.n) if layer.depthwise else layer.k / max(layer.kh * layer.kw, 1)
+
+
+@njit
+def _conv_strip_elems(layer, tm, tn, tk):
+    """Input elements of one A tile of a conv: its share of the channels (tk/K, or tn/N when
+    depthwise), a strip of rows with halo."""
     rows = max(tm // layer.ow, 1)
     in_rows = (rows - 1) * layer.stride + layer.kh
-    channels = layer.k / max(layer.kh * layer.kw, 1)
-    return channels * (tk / layer.k) * in_rows * layer.iw
+    share = tn / layer.n if layer.depthwise else tk / layer.k
+    return _channels(layer) * share * in_rows * layer.iw
 
 
 @njit
@@ -160,8 +171,7 @@ def _conv_a_pass(layer, tm):
     in_rows = full * ((rows - 1) * layer.stride + layer.kh)
     if rest > 0:
         in_rows += (rest - 1) * layer.stride + layer.kh
-    channels = layer.k / max(layer.kh * layer.kw, 1)
-    return channels * in_rows * layer.iw
+    return _channels(layer) * in_rows * layer.iw
 
 
 @njit
@@ -210,7 +220,9 @@ def _compute(layer, hw, tm, tn, tk, kt_spill):
 def tile_fits(layer, hw, tm, tn, tk):
     """Footprints of the A, B and accumulator tiles against the buffers' fill halves."""
     if layer.conv:
-        a_elems = _conv_strip_elems(layer, tm, tk)
+        a_elems = _conv_strip_elems(layer, tm, tn, tk)
+    elif layer.depthwise:
+        a_elems = float(tm * tk * tn)
     else:
         a_elems = float(tm * tk)
     a_need = 0.0 if layer.a_on_chip else a_elems * layer.a_bits / 8.0
@@ -315,12 +327,17 @@ def cost_layer(layer, hw, tiling, out):
         if not (one_fold and p_k == 2):
             chunks = t_k
     work, a_reads, b_reads, o_writes, o_reads = _compute(layer, hw, tm, tn, tk, chunks)
+    if layer.depthwise:            # every column streams its own channel's inputs
+        a_reads = float(m * k * n)
     compute = np.ceil(work * layer.passes / layer.lanes - 1e-9)
     arr_a = a_reads * layer.a_bits / 8.0
     arr_b = b_reads * layer.b_bits / 8.0
     a_pass = (_conv_a_pass(layer, tm) if layer.conv else float(m * k)) * layer.a_bits / 8.0
     b_pass = layer.b_elems * layer.b_bits / 8.0
-    a_dram = a_pass * _fetches(t_n, p_n, t_m, p_m, t_k, p_k, a_ok)
+    if layer.depthwise:
+        a_dram = a_pass * _fetches(t_k, p_k, t_m, p_m, t_n, p_n, a_ok)
+    else:
+        a_dram = a_pass * _fetches(t_n, p_n, t_m, p_m, t_k, p_k, a_ok)
     b_dram = b_pass * _fetches(t_m, p_m, t_k, p_k, t_n, p_n, b_ok)
     if not a_ok:                   # a tile the buffer cannot hold: every array read is a DRAM read
         a_dram = max(a_dram, arr_a)
@@ -400,42 +417,73 @@ def _metrics(objective, cost, fixed_energy):
 
 
 @njit
+def _distinct_order(order, t_m, t_n, t_k):
+    """False when `order` ranks the loops with more than one trip the same as an earlier order
+    (loops of one trip do not matter), so the search can skip it."""
+    key = 0
+    for p in range(3):
+        d = ORDERS[order, p]
+        trips = t_m if d == DIM_M else (t_n if d == DIM_N else t_k)
+        if trips > 1:
+            key = key * 4 + d + 1
+    for earlier in range(order):
+        other = 0
+        for p in range(3):
+            d = ORDERS[earlier, p]
+            trips = t_m if d == DIM_M else (t_n if d == DIM_N else t_k)
+            if trips > 1:
+                other = other * 4 + d + 1
+        if other == key:
+            return False
+    return True
+
+
+@njit
 def best_tiling(layer, hw, tm_list, tn_list, tk_list, objective, fixed_energy, scratch, costs, best):
     """Search every (tm, tn, tk, order) of the candidate lists; the best goes into `best`.
-    Two passes: the best primary figure, then the best secondary within NEAR_TIE of it.
-    `scratch` (one TILING record) and `costs` (one COST record) are work space."""
+    Every distinct candidate is costed once; then the best primary figure is found, and among the
+    candidates within NEAR_TIE of it the best secondary one. `scratch` (one TILING record) and
+    `costs` (one COST record) are work space."""
     trial = scratch[0]
     cost = costs[0]
-    floor = np.inf
-    chosen = np.inf
-    found = False
-    for sweep in range(2):
-        for tm in tm_list:
-            for tn in tn_list:
-                if layer.full_rows and tn < layer.n:
-                    continue
-                for tk in tk_list:
+    size = len(tm_list) * len(tn_list) * len(tk_list) * len(ORDERS)
+    primary = np.empty(size)
+    secondary = np.empty(size)
+    picks = np.empty((size, 4), dtype=np.int64)
+    count = 0
+    for tm in tm_list:
+        for tn in tn_list:
+            if layer.full_rows and tn < layer.n:
+                continue
+            for tk in tk_list:
+                if layer.full_rows:
                     a_ok, b_ok, o_ok = tile_fits(layer, hw, tm, tn, tk)
-                    if layer.full_rows and not o_ok:
+                    if not o_ok:
                         continue
-                    single = tm >= layer.m and tn >= layer.n and tk >= layer.k
-                    for order in range(len(ORDERS)):
-                        if single and order > 0:
-                            break          # one tile: every order is the same
-                        trial.tm = tm
-                        trial.tn = tn
-                        trial.tk = tk
-                        trial.order = order
-                        cost_layer(layer, hw, trial, cost)
-                        primary, secondary = _metrics(objective, cost, fixed_energy)
-                        if sweep == 0:
-                            if primary < floor:
-                                floor = primary
-                        elif primary <= floor * (1.0 + NEAR_TIE) and secondary < chosen:
-                            chosen = secondary
-                            found = True
-                            best.tm = tm
-                            best.tn = tn
-                            best.tk = tk
-                            best.order = order
-    return found
+                t_m, t_n, t_k = _ceil_div(layer.m, tm), _ceil_div(layer.n, tn), _ceil_div(layer.k, tk)
+                for order in range(len(ORDERS)):
+                    if not _distinct_order(order, t_m, t_n, t_k):
+                        continue
+                    trial.tm = tm
+                    trial.tn = tn
+                    trial.tk = tk
+                    trial.order = order
+                    cost_layer(layer, hw, trial, cost)
+                    primary[count], secondary[count] = _metrics(objective, cost, fixed_energy)
+                    picks[count, 0] = tm
+                    picks[count, 1] = tn
+                    picks[count, 2] = tk
+                    picks[count, 3] = order
+                    count += 1
+    if count == 0:
+        return False
+    floor = primary[:count].min()
+    chosen = -1
+    for i in range(count):
+        if primary[i] <= floor * (1.0 + NEAR_TIE) and (chosen < 0 or secondary[i] < secondary[chosen]):
+            chosen = i
+    best.tm = picks[chosen, 0]
+    best.tn = picks[chosen, 1]
+    best.tk = picks[chosen, 2]
+    best.order = picks[chosen, 3]
+    return True

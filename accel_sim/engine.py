@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 
-import dataflows
 from accel_sim import cost_model as cm
 from accel_sim.config import load_accelerator
 from accel_sim.energy import LUT_MAC_ENERGY_X
-from accel_sim.mapper import map_workload
+from accel_sim.mapper import map_workload, unique_rows
 from accel_sim.numba_config import njit
 from accel_sim.results import SimResult
 from accel_sim.schedule import Schedule
@@ -20,6 +19,7 @@ from dataflows import Dataflow
 # accumulator (assumption: pipeline registers, no scratchpad); an Eyeriss PE reads ifmap, filter and
 # psum and writes the psum in its scratchpads (Chen et al. ISCA 2016).
 RF_ACCESSES_PER_MAC = {Dataflow.WS: 3.0, Dataflow.OS: 3.0, Dataflow.IS: 3.0, Dataflow.RS: 4.0}
+RF_TABLE = np.array([RF_ACCESSES_PER_MAC[Dataflow.from_code(c)] for c in range(len(Dataflow))])
 
 
 @njit
@@ -47,15 +47,9 @@ def simulate(workload: Workload, accel, dataflow_override=None, layer_dataflows=
 
 def _unique(sched: Schedule):
     """First index of each distinct (layer record, tiling) and the map back to all layers."""
-    seen: dict[bytes, int] = {}
-    index, inverse = [], np.empty(len(sched), dtype=np.int64)
-    for i in range(len(sched)):
-        key = sched.layers[i].tobytes() + sched.tilings[i].tobytes()
-        j = seen.setdefault(key, len(index))
-        if j == len(index):
-            index.append(i)
-        inverse[i] = j
-    return np.array(index, dtype=np.int64), inverse
+    both = np.empty(len(sched), dtype=[("layer", cm.LAYER_DTYPE), ("tiling", cm.TILING_DTYPE)])
+    both["layer"], both["tiling"] = sched.layers, sched.tilings
+    return unique_rows(both)
 
 
 def cost_schedule(sched: Schedule) -> SimResult:
@@ -83,8 +77,8 @@ def cost_schedule(sched: Schedule) -> SimResult:
     ob = accel.pe_array.operand_bits
     dram_bytes = costs["dram_a"] + costs["dram_b"] + costs["dram_o_write"] + costs["dram_o_read"]
     dram_pj = dram_bytes * sched.hw[0]["e_dram"]
-    rf_per_mac = np.array([RF_ACCESSES_PER_MAC[Dataflow.from_code(c)] if c >= 0 else 0.0 for c in rec["df"]])
-    on_lut = np.array([a == "lut" for a in sched.arrays])
+    rf_per_mac = RF_TABLE[np.maximum(rec["df"], 0)] * ~is_vec
+    on_lut = np.asarray(sched.arrays) == "lut"
     cpe = np.asarray(accel.vector_unit.cycles_per_element.as_tuple())
     fam = np.maximum(wl.vec_family, 0)
     cols = {
@@ -103,26 +97,9 @@ def cost_schedule(sched: Schedule) -> SimResult:
         "vector_pj": np.where(is_vec, wl.vec_elems * cpe[fam] * e.vector_op_pj, 0.0),
     }
     cols = {k: np.where(keep, v, 0).astype(v.dtype) for k, v in cols.items()}
-    details = _fold_details(sched)
+    details = {"loop_order": np.where(is_vec, -1, sched.tilings["order"]).astype(np.int64)}
     return SimResult(accelerator=accel.name, clock_mhz=float(accel.clock_mhz), pes=accel.pes,
                      dram_bytes_per_cycle=float(accel.dram_bytes_per_cycle),
                      names=wl.names, kinds=wl.labels, dataflows=sched.dataflows, columns=cols,
                      details=details, arrays=sched.arrays,
                      peak_macs_per_cycle=pes * lanes / passes, schedule=sched)
-
-
-def _fold_details(sched: Schedule) -> dict:
-    """Whole-layer fold counts of each dataflow (not additive), and the chosen loop order code."""
-    rec = sched.layers
-    count = len(sched)
-    out = {"row_folds": np.zeros(count, dtype=np.int64), "col_folds": np.zeros(count, dtype=np.int64),
-           "loop_order": np.where(rec["vector"], -1, sched.tilings["order"]).astype(np.int64)}
-    rf = sched.accelerator.register_file
-    spads = rf.spad_words() if rf else (0, 0, 0)
-    for code, rows, cols in sorted({(int(d), int(r), int(c)) for d, r, c in zip(rec["df"], rec["rows"], rec["cols"])
-                                    if d >= 0}):
-        sel = np.flatnonzero((rec["df"] == code) & (rec["rows"] == rows) & (rec["cols"] == cols))
-        plan = dataflows.plan(Dataflow.from_code(code), sched.workload.dims(sel), dataflows.ArrayShape(rows, cols, *spads))
-        out["row_folds"][sel] = plan.row_folds
-        out["col_folds"][sel] = plan.col_folds
-    return out

@@ -35,8 +35,8 @@ from dataflows import Dataflow
 MAPPINGS = ("searched", "scalesim", "hls")
 ELEMENTWISE = {FAMILY_CODE[f] for f in ("gelu", "activation", "eltwise")}
 ROW_WISE = {FAMILY_CODE[f] for f in ("exp_softmax", "layernorm")}
-CANDIDATES_PER_DIM = 6       # balanced splits q = 1..CANDIDATES_PER_DIM plus powers of two
-MIN_STREAM_TILE = 8          # the smallest temporal tile tried: below it fill and preload dominate
+CANDIDATES_PER_DIM = 4       # balanced splits q = 1..CANDIDATES_PER_DIM plus powers of two
+MIN_STREAM_TILE = 16         # the smallest temporal tile tried: below it fill and preload dominate
 _MEMO: dict = {}
 _MEMO_LIMIT = 200_000
 
@@ -157,7 +157,7 @@ def _check_min_tiles(workload: Workload, codes, on_lut, layers, accel: Accelerat
                         f"{need[i]:.0f}-byte tile{half}; use size_kib >= {want_kib:.3g}")
 
 
-def layer_records(workload: Workload, accel: Accelerator, codes: np.ndarray):
+def layer_records(workload: Workload, accel: Accelerator, codes: np.ndarray, mapping: str = "searched"):
     """Every layer as a LAYER_DTYPE record (no residency context yet), with its array and rate."""
     count = len(workload)
     is_vec = codes < 0
@@ -170,6 +170,11 @@ def layer_records(workload: Workload, accel: Accelerator, codes: np.ndarray):
     rec["df"] = np.where(is_vec, -1, codes)
     for name in ("m", "n", "k", "batch", "kh", "kw", "stride", "oh", "ow", "iw"):
         rec[name] = getattr(workload, name)
+    # depthwise under WS / OS: channel-parallel, the channels (GEMM batch) become the n dimension
+    dw = workload.depthwise & ((codes == Dataflow.WS.code) | (codes == Dataflow.OS.code)) & (mapping == "searched")
+    rec["depthwise"] = dw
+    rec["n"] = np.where(dw, workload.batch, rec["n"])
+    rec["batch"] = np.where(dw, 1, rec["batch"])
     rec["conv"] = ~is_vec & (workload.kh > 0) & (workload.iw > 0) & (workload.ow > 0) & (
         workload.m % np.maximum(workload.ow, 1) == 0) & (workload.oh * workload.ow == workload.m)
     pe, lut = accel.pe_array, accel.lut_array
@@ -178,7 +183,9 @@ def layer_records(workload: Workload, accel: Accelerator, codes: np.ndarray):
     rec["lanes"], rec["passes"] = lanes, passes
     rec["a_bits"], rec["b_bits"], rec["o_bits"] = a_bits, b_bits, a_bits
     rec["acc_bits"] = pe.accum_bits
-    rec["a_elems"], rec["b_elems"], rec["o_elems"] = workload.a_elems, workload.b_elems, workload.o_elems
+    per_group = np.where(dw, workload.batch, 1)
+    rec["a_elems"], rec["b_elems"], rec["o_elems"] = (workload.a_elems * per_group, workload.b_elems * per_group,
+                                                      workload.o_elems * per_group)
     cpe = np.asarray(accel.vector_unit.cycles_per_element.as_tuple())
     fam = np.maximum(workload.vec_family, 0)
     vectors = -(-workload.vec_elems // accel.vector_unit.lanes)
@@ -295,7 +302,9 @@ def _candidates(r) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     tm = tile_sizes(m, g_m)
     if r["conv"]:
         tm = tm[(tm % int(r["ow"]) == 0) | (tm == m)]
-    return tm, tile_sizes(n, g_n), tile_sizes(k, g_k)
+    # SCALE-Sim's tiling is always a candidate, so the search never does worse than it
+    s_m, s_n, s_k = _scalesim_tiling(r)
+    return (np.union1d(tm, [s_m]), np.union1d(tile_sizes(n, g_n), [s_n]), np.union1d(tile_sizes(k, g_k), [s_k]))
 
 
 def _hls_candidates(r) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -347,6 +356,13 @@ def search_layer(r, hw: np.ndarray, objective: int, fixed_energy: float, mapping
     return best
 
 
+def unique_rows(records: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Index of the first of each distinct record and, per record, which distinct one it is."""
+    raw = np.ascontiguousarray(records).view(np.dtype((np.void, records.dtype.itemsize)))
+    _, first, inverse = np.unique(raw, return_index=True, return_inverse=True)
+    return first, inverse.reshape(-1)
+
+
 def clear_memo() -> None:
     """Forget every memoised tiling (benchmarks use it to time a cold search)."""
     _MEMO.clear()
@@ -365,7 +381,7 @@ def map_workload(workload: Workload, accel: Accelerator, *, dataflow=None, layer
     mapping = parse_mapping(mapping)
     obj = parse_objective(objective)
     codes = _dataflow_codes(workload, accel, dataflow, layer_dataflows)
-    rec, on_lut, pes = layer_records(workload, accel, codes)
+    rec, on_lut, pes = layer_records(workload, accel, codes, mapping)
     hw = hw_record(accel, mapping)
     if mapping == "searched":
         fused_into, folded = _decide_context(workload, rec, accel, hw)
@@ -373,15 +389,13 @@ def map_workload(workload: Workload, accel: Accelerator, *, dataflow=None, layer
         fused_into, folded = np.full(len(workload), -1, dtype=np.int64), np.zeros(len(workload), dtype=bool)
     tilings = np.zeros(len(workload), dtype=cm.TILING_DTYPE)
     fixed = _fixed_energy(rec, accel)
-    unique: dict[bytes, int] = {}
-    for i in np.flatnonzero(~rec["vector"]):
-        key = rec[i].tobytes()
-        j = unique.get(key)
-        if j is None:
-            unique[key] = i
+    pe = np.flatnonzero(~rec["vector"])
+    if len(pe):
+        first, inverse = unique_rows(rec[pe])
+        for j in first:
+            i = pe[j]
             tilings[i] = search_layer(rec[i], hw, obj, float(fixed[i]), mapping)[0]
-        else:
-            tilings[i] = tilings[j]
+        tilings[pe] = tilings[pe[first]][inverse]
     arrays = np.where(rec["vector"], "vector", np.where(on_lut, "lut", "pe"))
     names = [d.value for d in Dataflow]
     return Schedule(workload=workload, accelerator=accel, mapping=mapping, objective=objective,

@@ -29,6 +29,12 @@ _KEY = re.compile(r"^w(\d+)a(\d+)$")
 #          on Xilinx Devices", 2017).
 #   4-bit: four MACs per slice (Xilinx WP521, "Convolutional Neural Network with INT4
 #          Optimization on Xilinx Devices", 2020).
+#   6-bit: still two MACs per slice. Packing n products of w x a bits side by side needs about
+#          w + a bits between them: the 27-bit port holds floor((27 - w) / (w + a)) + 1 = 2 six-bit
+#          weights, as for INT8 (Sommer et al., "DSP-Packing: Squeezing Low-precision Arithmetic into
+#          FPGA DSP Blocks", FPL 2022, generalises WP486/WP521 to any width with that spacing), and
+#          four 6 x 6 products (2 x 2, as WP521 does at 4 bits) would need 6 + 24 = 30 > 27 bits.
+#          So w6a6 runs at the INT8 rate on DSP48E2; it moves 25 % fewer bytes.
 # DSP48E1 (7 series, UG479): a 25 x 18 multiplier; no packing assumed (WP486 relies on the
 # DSP48E2's wider pre-adder and multiplier), so one MAC per slice up to 25 x 18.
 # Operands wider than the multiplier take ceil(wider/27) * ceil(narrower/18) slices per MAC (the

@@ -76,8 +76,7 @@ class SimResult:
     dataflows: tuple[str, ...]        # per layer; "vector" for vector-unit layers
     columns: dict                     # COST_FIELDS -> per-layer numpy arrays
     details: dict = dataclasses.field(default_factory=dict)  # per-layer mapping facts (not additive):
-    # row_folds and col_folds of the whole layer under its dataflow, and loop_order (an index into
-    # cost_model.ORDERS; -1 for vector layers)
+    # loop_order (an index into cost_model.ORDERS; -1 for vector layers); the schedule adds the rest
     arrays: tuple[str, ...] = ()      # per layer: "pe", "lut" (binary weights) or "vector"
     peak_macs_per_cycle: np.ndarray | None = None   # per layer: its array's PEs x MACs per PE per
     # cycle at its widths (vector layers: the PE array at its native width); None: `pes`

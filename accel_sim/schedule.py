@@ -45,6 +45,22 @@ class Schedule:
                 "trips": tuple(-(-d // x) for d, x in zip(dims, tiles)),
                 "loop_order": cm.ORDER_NAMES[int(t["order"])]}
 
+    def fold_grid(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per layer: row and column folds of the whole layer under its dataflow (0 for vector layers)."""
+        import dataflows
+
+        rec = self.layers
+        rows_out, cols_out = np.zeros(len(self), dtype=np.int64), np.zeros(len(self), dtype=np.int64)
+        rf = self.accelerator.register_file
+        spads = rf.spad_words() if rf else (0, 0, 0)
+        groups = {(int(d), int(r), int(c)) for d, r, c in zip(rec["df"], rec["rows"], rec["cols"]) if d >= 0}
+        for code, rows, cols in sorted(groups):
+            sel = np.flatnonzero((rec["df"] == code) & (rec["rows"] == rows) & (rec["cols"] == cols))
+            plan = dataflows.plan(dataflows.Dataflow.from_code(code), self.workload.dims(sel),
+                                  dataflows.ArrayShape(rows, cols, *spads))
+            rows_out[sel], cols_out[sel] = plan.row_folds, plan.col_folds
+        return rows_out, cols_out
+
     def compulsory_bytes(self) -> np.ndarray:
         """Per layer: weights + inputs + outputs crossing DRAM once, given what stays on chip."""
         r = self.layers
@@ -67,6 +83,7 @@ class Schedule:
             if head >= 0:
                 fused_ops.setdefault(int(head), []).append(names[i])
         compulsory = self.compulsory_bytes()
+        row_folds, col_folds = self.fold_grid()
         out = []
         for i in range(len(self)):
             r = self.layers[i]
@@ -83,6 +100,7 @@ class Schedule:
                 "output_on_chip": bool(r["o_on_chip"]),
                 "weights_preloaded": bool(r["b_preloaded"]),
                 "compulsory_dram_bytes": float(compulsory[i]),
+                "row_folds": int(row_folds[i]), "col_folds": int(col_folds[i]),
             })
             out.append(row)
         return out

@@ -60,6 +60,7 @@ class Layer:
     producer: int = -1           # index of the layer whose output is this layer's main input
     consumers: int = 1           # how many layers read this layer's output
     foldable: bool = False       # a BatchNorm right after a conv/linear: folds into its weights
+    depthwise: bool = False      # a depthwise conv (batch = channels, n = 1): mapped channel-parallel
     label: str = ""
 
     def __post_init__(self):
@@ -80,7 +81,7 @@ class Layer:
 _INT_COLUMNS = ("m", "n", "k", "batch", "w_bits", "a_bits", "vec_family", "vec_elems",
                 "a_elems", "b_elems", "o_elems", "kh", "kw", "stride", "oh", "ow", "iw", "producer",
                 "consumers")
-_BOOL_COLUMNS = ("b_is_activation", "foldable")
+_BOOL_COLUMNS = ("b_is_activation", "foldable", "depthwise")
 
 
 @dataclass(frozen=True, eq=False)
@@ -110,6 +111,7 @@ class Workload:
     producer: np.ndarray
     consumers: np.ndarray
     foldable: np.ndarray
+    depthwise: np.ndarray
 
     def __post_init__(self):
         count = len(self.names)
@@ -180,6 +182,7 @@ class Workload:
                    kind=np.array([int(x.kind) for x in layers], dtype=np.int64),
                    b_is_activation=np.array([x.b_is_activation for x in layers], dtype=bool),
                    foldable=np.array([x.foldable for x in layers], dtype=bool),
+                   depthwise=np.array([x.depthwise for x in layers], dtype=bool),
                    **columns)
 
     def __len__(self) -> int:

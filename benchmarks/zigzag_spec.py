@@ -72,7 +72,9 @@ def zigzag_hardware(accel: Accelerator) -> dict:
     # No per-PE accumulator: partial sums flow down the columns into the output buffer, where they
     # accumulate across folds, as in our WS model (a PE register holding a psum over time would let
     # ZigZag map the array output-stationary in time).
-    memories = {"w_reg": _memory(ob, 0.0, ob, ob, ob, "I2", [], False)}
+    # With pipelined folds the register holds the next fold's weight too (double-buffered PE).
+    double = pe.pipelined_folds
+    memories = {"w_reg": _memory(ob * (2 if double else 1), 0.0, ob, ob, ob, "I2", [], double)}
     for name, operand in (("ifmap", "I1"), ("weight", "I2"), ("ofmap", "O")):
         buf = getattr(accel.buffers, name)
         memories[f"{name}_buffer"] = _memory(

@@ -34,7 +34,7 @@ def op_to_layer(op: Op, producer: int = -1, consumers: int = 1, foldable: bool =
         return Layer(name=op.name, kind=LayerKind.CONV, m=g.m, n=g.n, k=g.k, batch=g.batch,
                      a_elems=ifmap, kh=a.kernel[0], kw=a.kernel[1], stride=a.stride[0],
                      oh=out_h * batch_images, ow=out_w, iw=op.inputs[0][-1], w_bits=op.w_bits,
-                     a_bits=op.a_bits, label=op.kind.value, **graph)
+                     a_bits=op.a_bits, label=op.kind.value, depthwise=a.depthwise and g.n == 1, **graph)
     return Layer(name=op.name, kind=LayerKind.GEMM, m=g.m, n=g.n, k=g.k, batch=g.batch,
                  b_is_activation=op.b_is_activation, w_bits=op.w_bits, a_bits=op.a_bits,
                  label=op.kind.value, **graph)

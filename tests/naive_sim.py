@@ -16,16 +16,18 @@ def _tiles(extent: int, tile: int) -> list[tuple[int, int]]:
     return [(s, min(tile, extent - s)) for s in range(0, extent, tile)]
 
 
-def _a_tile_elems(r: dict, m_tile: int, k_tile: int) -> float:
+def _a_tile_elems(r: dict, m_tile: int, n_tile: int, k_tile: int) -> float:
     if r["conv"]:
         rows = max(m_tile // r["ow"], 1)
+        if r["depthwise"]:
+            return n_tile * ((rows - 1) * r["stride"] + r["kh"]) * r["iw"]
         channels = r["k"] / max(r["kh"] * r["kw"], 1)
         return channels * (k_tile / r["k"]) * ((rows - 1) * r["stride"] + r["kh"]) * r["iw"]
-    return float(m_tile * k_tile)
+    return float(m_tile * k_tile * (n_tile if r["depthwise"] else 1))
 
 
 def _fits(r: dict, hw: dict, tm: int, tn: int, tk: int) -> tuple[bool, bool, bool]:
-    need = {"a": 0.0 if r["a_on_chip"] else _a_tile_elems(r, tm, tk) * r["a_bits"] / 8,
+    need = {"a": 0.0 if r["a_on_chip"] else _a_tile_elems(r, tm, tn, tk) * r["a_bits"] / 8,
             "b": 0.0 if r["b_preloaded"] else tk * tn * r["b_bits"] / 8, "o": tm * tn * r["acc_bits"] / 8}
     room = {x: hw[f"fill_{x}"] + r[f"spad_{x}"] for x in "abo"}
     if hw["unified"] and sum(need.values()) <= sum(room.values()):
@@ -81,9 +83,10 @@ def naive_cost(r: dict, hw: dict, tm: int, tn: int, tk: int, order: int) -> dict
         at = dict(zip(loops, idx))
         im, in_, ik = at[DIM_M], at[DIM_N], at[DIM_K]
         steps += 1
-        a_id, b_id, o_id = (im, ik), (ik, in_), (im, in_)
+        a_id, b_id, o_id = ((im, in_) if r["depthwise"] else (im, ik)), (ik, in_), (im, in_)
         if not r["a_on_chip"] and (held["a"] != a_id or not a_ok):
-            a_bytes += _a_tile_elems(r, tiles[DIM_M][im][1], tiles[DIM_K][ik][1]) * r["a_bits"] / 8
+            a_bytes += _a_tile_elems(r, tiles[DIM_M][im][1], tiles[DIM_N][in_][1],
+                                     tiles[DIM_K][ik][1]) * r["a_bits"] / 8
         held["a"] = a_id
         if not r["b_preloaded"] and (held["b"] != b_id or not b_ok):
             b_bytes += tiles[DIM_K][ik][1] * tiles[DIM_N][in_][1] * r["b_bits"] / 8
@@ -114,6 +117,8 @@ def naive_cost(r: dict, hw: dict, tm: int, tn: int, tk: int, order: int) -> dict
     else:
         work, ar, br, owr, orr = (r["rs_compute"], r["rs_a_reads"], r["rs_b_reads"], r["rs_o_writes"],
                                   r["rs_o_reads"])
+    if r["depthwise"]:
+        ar = m * k * n
     compute = math.ceil(Fraction(int(work)) * r["passes"] / r["lanes"])
     acc_out = owr > m * n
     arr = {"a": ar * r["a_bits"] / 8, "b": br * r["b_bits"] / 8,

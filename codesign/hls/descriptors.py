@@ -184,6 +184,7 @@ class _Builder:
         self.acts = ActivationMap(Arena("act", hw.dram_word_bits))
         self.wgt = Arena("wgt", hw.dram_word_bits)
         self.sim_index = {name: i for i, name in enumerate(sim.names)}
+        self.folds = sim.schedule.fold_grid()
 
     def _producers(self, op: Op) -> list[str]:
         return [p for p in self.graph.dag.predecessors(op.name) if p in self.emitted]
@@ -210,9 +211,9 @@ class _Builder:
             w_bits = op.a_bits if op.b_is_activation else op.w_bits
             prec = PrecisionClass("gemm", w_bits, op.a_bits, o_bits, "lut" if array == "lut" else "pe")
             values, regions, sources = self._gemm(op, prec, dataflow, array)
-            d = self.sim.details
-            values.update(sim_row_folds=int(d["row_folds"][si]), sim_col_folds=int(d["col_folds"][si]),
-                          sim_loop_order=int(d["loop_order"][si]), dataflow=DATAFLOW_CODES[dataflow])
+            row_folds, col_folds = self.folds
+            values.update(sim_row_folds=int(row_folds[si]), sim_col_folds=int(col_folds[si]),
+                          sim_loop_order=int(self.sim.details["loop_order"][si]), dataflow=DATAFLOW_CODES[dataflow])
         else:
             prec = PrecisionClass(family, op.a_bits, op.a_bits, o_bits)
             values, regions, sources = self._vector(op, prec)
