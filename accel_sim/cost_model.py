@@ -262,11 +262,11 @@ def _zero_traffic(out):
 
 
 @njit
-def cost_layer(layer, hw, tiling, out):
-    """Cost of one layer under one tiling, written into the COST record `out`."""
+def layer_traffic(layer, hw, tiling, out):
+    """Compute, busy time, traffic, steps and energy of one layer under one tiling, into `out`."""
     batch = float(layer.batch)
     if layer.vector:
-        a_bytes = 0.0 if layer.a_on_chip else layer.a_elems * layer.a_bits / 8.0
+        a_bytes = (0.0 if layer.a_on_chip else layer.a_elems * layer.a_bits / 8.0) + layer.extra_read_bytes
         b_bytes = layer.b_elems * layer.a_bits / 8.0
         o_bytes = layer.o_elems * layer.a_bits / 8.0
         o_dram = 0.0 if layer.o_on_chip else o_bytes
@@ -282,22 +282,12 @@ def cost_layer(layer, hw, tiling, out):
         out.compute = batch * layer.vec_cycles
         out.busy = out.compute
         if layer.fused:      # runs on its producer's output path: costed with the producer
-            out.cycles = 0.0
             out.steps = 0.0
             _zero_traffic(out)
         else:
             steps = max(1.0, layer.vec_steps, np.ceil((a_bytes + b_bytes) / hw.fill_a - 1e-9),
                         np.ceil(o_bytes / hw.fill_o - 1e-9))
             out.steps = steps * batch
-            serial = 0.0
-            if not hw.double_a:
-                serial += out.dram_a + out.dram_b
-            if not hw.double_o:
-                serial += out.dram_o_write
-            loads = out.dram_a + out.dram_b if hw.double_a else 0.0
-            writes = out.dram_o_write if hw.double_o else 0.0
-            out.cycles = _pipeline(hw, out.steps, out.busy, loads, writes, serial,
-                                   out.dram_a + out.dram_b + out.dram_o_write > 0)
         _energy(layer, hw, out)
         return
     m, n, k = layer.m, layer.n, layer.k
@@ -371,14 +361,35 @@ def cost_layer(layer, hw, tiling, out):
     out.arr_o_read = batch * arr_o_read
     out.chip_o_write = batch * (out_bytes - o_final)
     out.steps = batch * float(t_m * t_n * t_k)
+    _energy(layer, hw, out)
+
+
+@njit
+def layer_cycles(layer, hw, out):
+    """Cycles of the traffic and compute in `out` on `hw`: the only part of a cost that depends on
+    DRAM speed, latency and launch overhead (so a search can be re-ranked for new ones cheaply)."""
+    if layer.vector:
+        if layer.fused:
+            return 0.0
+        loads = out.dram_a + out.dram_b if hw.double_a else 0.0
+        writes = out.dram_o_write if hw.double_o else 0.0
+        serial = (0.0 if hw.double_a else out.dram_a + out.dram_b) + (0.0 if hw.double_o else out.dram_o_write)
+        return _pipeline(hw, out.steps, out.busy, loads, writes, serial,
+                         out.dram_a + out.dram_b + out.dram_o_write > 0)
     loads = (out.dram_a if hw.double_a else 0.0) + (out.dram_b if hw.double_b else 0.0) + (
         out.dram_o_read if hw.double_o else 0.0)
     writes = out.dram_o_write if hw.double_o else 0.0
     serial = (0.0 if hw.double_a else out.dram_a) + (0.0 if hw.double_b else out.dram_b) + (
         0.0 if hw.double_o else out.dram_o_read + out.dram_o_write)
     total = out.dram_a + out.dram_b + out.dram_o_write + out.dram_o_read
-    out.cycles = max(_pipeline(hw, out.steps, out.busy, loads, writes, serial, total > 0), out.compute)
-    _energy(layer, hw, out)
+    return max(_pipeline(hw, out.steps, out.busy, loads, writes, serial, total > 0), out.compute)
+
+
+@njit
+def cost_layer(layer, hw, tiling, out):
+    """Cost of one layer under one tiling, written into the COST record `out`."""
+    layer_traffic(layer, hw, tiling, out)
+    out.cycles = layer_cycles(layer, hw, out)
 
 
 @njit
@@ -393,6 +404,14 @@ def _energy(layer, hw, out):
     if not layer.vector:
         e += (out.arr_a + out.arr_b + out.arr_o_write + out.arr_o_read) * hw.e_noc
     out.energy_pj = e
+
+
+@njit
+def cost_all(layers, tilings, hw, out):
+    """Cost every layer record under its tiling (the engine's one kernel call). It lives beside
+    the kernels it calls: numba's disk cache only notices edits to the caller's own file."""
+    for i in range(len(layers)):
+        cost_layer(layers[i], hw[0], tilings[i], out[i])
 
 
 # --- objectives ----------------------------------------------------------------------------------
@@ -439,17 +458,10 @@ def _distinct_order(order, t_m, t_n, t_k):
 
 
 @njit
-def best_tiling(layer, hw, tm_list, tn_list, tk_list, objective, fixed_energy, scratch, costs, best):
-    """Search every (tm, tn, tk, order) of the candidate lists; the best goes into `best`.
-    Every distinct candidate is costed once; then the best primary figure is found, and among the
-    candidates within NEAR_TIE of it the best secondary one. `scratch` (one TILING record) and
-    `costs` (one COST record) are work space."""
+def candidate_costs(layer, hw, tm_list, tn_list, tk_list, scratch, picks, costs):
+    """Cost every distinct (tm, tn, tk, order) of the candidate lists into `picks` and `costs`
+    (cycles excepted: see `layer_cycles`); returns how many. `scratch` is one TILING record."""
     trial = scratch[0]
-    cost = costs[0]
-    size = len(tm_list) * len(tn_list) * len(tk_list) * len(ORDERS)
-    primary = np.empty(size)
-    secondary = np.empty(size)
-    picks = np.empty((size, 4), dtype=np.int64)
     count = 0
     for tm in tm_list:
         for tn in tn_list:
@@ -468,22 +480,29 @@ def best_tiling(layer, hw, tm_list, tn_list, tk_list, objective, fixed_energy, s
                     trial.tn = tn
                     trial.tk = tk
                     trial.order = order
-                    cost_layer(layer, hw, trial, cost)
-                    primary[count], secondary[count] = _metrics(objective, cost, fixed_energy)
+                    layer_traffic(layer, hw, trial, costs[count])
                     picks[count, 0] = tm
                     picks[count, 1] = tn
                     picks[count, 2] = tk
                     picks[count, 3] = order
                     count += 1
+    return count
+
+
+@njit
+def choose(layer, hw, costs, count, objective, fixed_energy):
+    """Index of the best of the first `count` candidate costs on `hw`: the best primary figure,
+    then the best secondary among those within NEAR_TIE of it (-1 if there is none)."""
     if count == 0:
-        return False
-    floor = primary[:count].min()
+        return -1
+    primary = np.empty(count)
+    secondary = np.empty(count)
+    for i in range(count):
+        costs[i].cycles = layer_cycles(layer, hw, costs[i])
+        primary[i], secondary[i] = _metrics(objective, costs[i], fixed_energy)
+    floor = primary.min()
     chosen = -1
     for i in range(count):
         if primary[i] <= floor * (1.0 + NEAR_TIE) and (chosen < 0 or secondary[i] < secondary[chosen]):
             chosen = i
-    best.tm = picks[chosen, 0]
-    best.tn = picks[chosen, 1]
-    best.tk = picks[chosen, 2]
-    best.order = picks[chosen, 3]
-    return True
+    return chosen

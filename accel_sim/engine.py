@@ -9,7 +9,6 @@ from accel_sim import cost_model as cm
 from accel_sim.config import load_accelerator
 from accel_sim.energy import LUT_MAC_ENERGY_X
 from accel_sim.mapper import map_workload, unique_rows
-from accel_sim.numba_config import njit
 from accel_sim.results import SimResult
 from accel_sim.schedule import Schedule
 from accel_sim.workload import Workload
@@ -20,13 +19,6 @@ from dataflows import Dataflow
 # psum and writes the psum in its scratchpads (Chen et al. ISCA 2016).
 RF_ACCESSES_PER_MAC = {Dataflow.WS: 3.0, Dataflow.OS: 3.0, Dataflow.IS: 3.0, Dataflow.RS: 4.0}
 RF_TABLE = np.array([RF_ACCESSES_PER_MAC[Dataflow.from_code(c)] for c in range(len(Dataflow))])
-
-
-@njit
-def cost_all(layers, tilings, hw, out):
-    """Cost every layer record under its tiling (the engine's one kernel call)."""
-    for i in range(len(layers)):
-        cm.cost_layer(layers[i], hw[0], tilings[i], out[i])
 
 
 def simulate(workload: Workload, accel, dataflow_override=None, layer_dataflows=None, *,
@@ -58,7 +50,7 @@ def cost_schedule(sched: Schedule) -> SimResult:
     idx, inverse = _unique(sched)
     rec, til = sched.layers[idx], sched.tilings[idx]
     costs = np.zeros(len(idx), dtype=cm.COST_DTYPE)
-    cost_all(rec, til, sched.hw, costs)
+    cm.cost_all(rec, til, sched.hw, costs)
     costs = costs[inverse]
     rec = sched.layers
     is_vec, folded = rec["vector"], sched.folded

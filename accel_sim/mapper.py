@@ -29,16 +29,19 @@ from accel_sim import cost_model as cm
 from accel_sim.config import Accelerator, parse_dataflow
 from accel_sim.errors import UserError
 from accel_sim.schedule import Schedule
-from accel_sim.workload import FAMILY_CODE, Workload
+from accel_sim.numba_config import njit
+from accel_sim.packing import MAX_BITS
+from accel_sim.workload import VECTOR_FAMILIES, Workload
 from dataflows import Dataflow
 
 MAPPINGS = ("searched", "scalesim", "hls")
-ELEMENTWISE = {FAMILY_CODE[f] for f in ("gelu", "activation", "eltwise")}
-ROW_WISE = {FAMILY_CODE[f] for f in ("exp_softmax", "layernorm")}
+DATAFLOW_NAMES = np.array([Dataflow.from_code(c).value for c in range(len(Dataflow))] + ["vector"])  # -1: vector
 CANDIDATES_PER_DIM = 4       # balanced splits q = 1..CANDIDATES_PER_DIM plus powers of two
 MIN_STREAM_TILE = 16         # the smallest temporal tile tried: below it fill and preload dominate
 _MEMO: dict = {}
 _MEMO_LIMIT = 200_000
+_TABLES: dict = {}           # candidate tilings costed without the time-only hardware fields
+_TABLE_LIMIT = 20_000
 
 
 def parse_mapping(value, field: str = "mapping") -> str:
@@ -97,20 +100,22 @@ def _rates(accel: Accelerator, is_vec, on_lut, b_bits, a_bits):
     """Per layer: packed lanes, passes (MACs per PE per cycle = lanes / passes) and array PEs.
     Vector layers get the PE array's native rate (for utilisation)."""
     pe_arr, lut = accel.pe_array, accel.lut_array
-    native = pe_arr.rate(pe_arr.operand_bits, pe_arr.operand_bits)
-    cache: dict = {}
-    lanes, passes, pes = (np.empty(len(is_vec), dtype=np.int64) for _ in range(3))
-    for i in range(len(is_vec)):
-        key = (bool(is_vec[i]), bool(on_lut[i]), int(b_bits[i]), int(a_bits[i]))
-        if key not in cache:
-            if key[0]:
-                rate, count = native, pe_arr.pes
-            elif key[1]:
-                rate, count = lut.rate(key[3]), lut.pes
-            else:
-                rate, count = pe_arr.rate(key[2], key[3]), pe_arr.pes
-            cache[key] = (rate.numerator, rate.denominator, count)
-        lanes[i], passes[i], pes[i] = cache[key]
+    span = MAX_BITS + 1
+    keys = ((is_vec.astype(np.int64) * 2 + on_lut) * span + b_bits) * span + a_bits
+    distinct, inverse = np.unique(keys, return_inverse=True)
+    table = np.empty((len(distinct), 3), dtype=np.int64)
+    for row, key in enumerate(distinct.tolist()):
+        rest, a = divmod(key, span)
+        rest, b = divmod(rest, span)
+        vec, on = divmod(rest, 2)
+        if vec:
+            rate, count = pe_arr.rate(pe_arr.operand_bits, pe_arr.operand_bits), pe_arr.pes
+        elif on:
+            rate, count = lut.rate(int(a)), lut.pes
+        else:
+            rate, count = pe_arr.rate(int(b), int(a)), pe_arr.pes
+        table[row] = rate.numerator, rate.denominator, count
+    lanes, passes, pes = table[inverse.reshape(-1)].T
     return lanes, passes, pes
 
 
@@ -206,69 +211,93 @@ def _decide_context(workload: Workload, rec: np.ndarray, accel: Accelerator, hw:
     count = len(workload)
     fused_into = np.full(count, -1, dtype=np.int64)
     folded = np.zeros(count, dtype=bool)
-    fuse = accel.vector_unit.on_output_path
-    fill_o = float(hw[0]["fill_o"])
-    exposed = np.zeros(count)        # per chain head: vector cycles fused so far
-    for i in range(count):
-        p = int(workload.producer[i])
-        if not rec["vector"][i] or p < 0 or p != i - 1 or workload.consumers[p] != 1:
-            continue
-        head = p if fused_into[p] < 0 else int(fused_into[p])
-        if rec["vector"][head]:
-            continue
-        family = int(workload.vec_family[i])
-        if workload.foldable[i] and head == p:
-            folded[i] = True          # BatchNorm folded into the conv/linear weights: no op left
-            fused_into[i] = head
-            rec["fused"][i] = True
-            continue
-        if not fuse:
-            continue
-        if family in ROW_WISE:
-            row = rec["n"][head] * rec["acc_bits"][head] / 8.0
-            if row > fill_o:
-                continue
-            rec["full_rows"][head] = True
-        elif family not in ELEMENTWISE:
-            continue
-        fused_into[i] = head
-        rec["fused"][i] = True
-        rec["a_on_chip"][i] = True
-        second = rec["a_elems"][i] * rec["batch"][i] - rec["o_elems"][p] * rec["batch"][p]
-        rec["extra_read_bytes"][head] += max(0.0, second) * rec["a_bits"][i] / 8.0 / rec["batch"][head]
-        exposed[head] += rec["vec_cycles"][i] * rec["batch"][i]
-        rec["fused_vec_cycles"][head] = exposed[head]
-        rec["o_on_chip"][p if not folded[p] else head] = True   # handed to the vector unit
-    if accel.residency.activations:
-        in_size = accel.buffers.ifmap.size_bytes
-        for j in range(count):
-            p = int(workload.producer[j])
-            if fused_into[j] >= 0 or p < 0 or p != j - 1 and not _only_fused_between(fused_into, p, j):
-                continue
-            head = p if fused_into[p] < 0 else int(fused_into[p])
-            held = rec["a_elems"][head] * rec["a_bits"][head] / 8.0 * rec["batch"][head] if rec["a_on_chip"][head] else 0.0
-            out = rec["o_elems"][p] * rec["a_bits"][p] / 8.0 * rec["batch"][p]
-            if out + held <= in_size:
-                rec["a_on_chip"][j] = True
-                if workload.consumers[p] == 1:
-                    rec["o_on_chip"][head if folded[p] else p] = True
-    if accel.residency.weights:
-        weights = ~rec["vector"] & ~workload.b_is_activation
-        total = float((rec["b_elems"] * rec["b_bits"] / 8.0 * rec["batch"])[weights].sum())
-        if total <= accel.buffers.weight.size_bytes:
-            rec["b_preloaded"][weights] = True
-    last: dict[int, int] = {}                # the output of a fused chain is written by its head
-    for i in np.flatnonzero(rec["fused"] & ~folded):
-        last[int(fused_into[i])] = int(i)
-    for head, end in last.items():
-        if not rec["o_on_chip"][end]:
-            rec["chain_write_bytes"][head] = (rec["o_elems"][end] * rec["batch"][end] * rec["a_bits"][end]
-                                              / 8.0 / rec["batch"][head])
+    res = accel.residency
+    _context_kernel(rec, workload.producer, workload.consumers, workload.foldable, workload.vec_family,
+                    workload.b_is_activation, FAMILY_KIND, accel.vector_unit.on_output_path,
+                    float(hw[0]["fill_o"]), res.activations, accel.buffers.ifmap.size_bytes,
+                    res.weights, accel.buffers.weight.size_bytes, fused_into, folded)
     return fused_into, folded
 
 
-def _only_fused_between(fused_into, p, j) -> bool:
-    return all(fused_into[x] >= 0 for x in range(p + 1, j))
+# Per vector family code: 1 elementwise (fuses anywhere on the output path), 2 row-wise (fuses
+# when the producer's output tile holds whole rows), 0 not fused.
+FAMILY_KIND = np.array([2 if f in ("exp_softmax", "layernorm") else 1 if f in ("gelu", "activation", "eltwise")
+                        else 0 for f in VECTOR_FAMILIES], dtype=np.int64)
+
+
+@njit
+def _context_kernel(rec, producer, consumers, foldable, family, b_is_act, family_kind, fuse, fill_o,
+                    activations, in_size, weights, weight_size, fused_into, folded):
+    count = len(rec)
+    for i in range(count):            # folding and fusion, in graph order
+        p = producer[i]
+        if not rec[i].vector or p < 0 or p != i - 1 or consumers[p] != 1:
+            continue
+        head = p if fused_into[p] < 0 else fused_into[p]
+        if rec[head].vector:
+            continue
+        if foldable[i] and head == p:
+            folded[i] = True          # BatchNorm folded into the conv/linear weights: no op left
+            fused_into[i] = head
+            rec[i].fused = True
+            continue
+        kind = family_kind[family[i]]
+        if not fuse or kind == 0:
+            continue
+        if kind == 2:
+            if rec[head].n * rec[head].acc_bits / 8.0 > fill_o:
+                continue
+            rec[head].full_rows = True
+        fused_into[i] = head
+        rec[i].fused = True
+        rec[i].a_on_chip = True
+        second = rec[i].a_elems * rec[i].batch - rec[p].o_elems * rec[p].batch
+        rec[head].extra_read_bytes += max(0.0, second) * rec[i].a_bits / 8.0 / rec[head].batch
+        rec[head].fused_vec_cycles += rec[i].vec_cycles * rec[i].batch
+        if folded[p]:                 # handed to the vector unit
+            rec[head].o_on_chip = True
+        else:
+            rec[p].o_on_chip = True
+    if activations:                   # outputs kept on chip for the next layer
+        for j in range(count):
+            p = producer[j]
+            if fused_into[j] >= 0 or p < 0:
+                continue
+            between = True
+            for x in range(p + 1, j):
+                if fused_into[x] < 0:
+                    between = False
+            if not between:
+                continue
+            head = p if fused_into[p] < 0 else fused_into[p]
+            held = rec[head].a_elems * rec[head].a_bits / 8.0 * rec[head].batch if rec[head].a_on_chip else 0.0
+            out = rec[p].o_elems * rec[p].a_bits / 8.0 * rec[p].batch
+            if out + held <= in_size:
+                rec[j].a_on_chip = True       # what else it reads (a residual) still comes from DRAM
+                rest = rec[j].a_elems * rec[j].batch - rec[p].o_elems * rec[p].batch
+                rec[j].extra_read_bytes += max(0.0, rest) * rec[j].a_bits / 8.0 / rec[j].batch
+                if consumers[p] == 1:
+                    if folded[p]:
+                        rec[head].o_on_chip = True
+                    else:
+                        rec[p].o_on_chip = True
+    if weights:                       # all weights preloaded when they fit
+        total = 0.0
+        for i in range(count):
+            if not rec[i].vector and not b_is_act[i]:
+                total += rec[i].b_elems * rec[i].b_bits / 8.0 * rec[i].batch
+        if total <= weight_size:
+            for i in range(count):
+                if not rec[i].vector and not b_is_act[i]:
+                    rec[i].b_preloaded = True
+    last = np.full(count, -1, dtype=np.int64)   # the output of a fused chain is written by its head
+    for i in range(count):
+        if rec[i].fused and not folded[i]:
+            last[fused_into[i]] = i
+    for head in range(count):
+        end = last[head]
+        if end >= 0 and not rec[end].o_on_chip:
+            rec[head].chain_write_bytes = rec[end].o_elems * rec[end].batch * rec[end].a_bits / 8.0 / rec[head].batch
 
 
 # --- candidate tile sizes ---------------------------------------------------------------------------
@@ -330,30 +359,57 @@ def _scalesim_tiling(r) -> tuple[int, int, int]:
     return m, n, k
 
 
+# Fields of the hardware record that only scale time, not traffic: a search is costed once per
+# layer and the rest of the hardware, and re-ranked for each DRAM speed, latency and launch cost.
+_TIME_ONLY = ("dram_bytes_per_cycle", "dram_latency_cycles", "launch_cycles")
+
+
 def search_layer(r, hw: np.ndarray, objective: int, fixed_energy: float, mapping: str) -> np.ndarray:
     """The best TILING record for one layer record, memoised by (layer, hardware, objective)."""
     key = (r.tobytes(), hw.tobytes(), objective, mapping, round(fixed_energy, 6))
     hit = _MEMO.get(key)
     if hit is not None:
         return hit
+    layer = np.array([r], dtype=cm.LAYER_DTYPE)
+    picks, costs, count = _candidates_costed(layer, hw, mapping)
+    chosen = cm.choose(layer[0], hw[0], costs, count, objective, fixed_energy)
+    if chosen < 0:                    # whole rows cannot fit: fall back to no constraint
+        layer[0]["full_rows"] = False
+        picks, costs, count = _candidates_costed(layer, hw, mapping)
+        chosen = cm.choose(layer[0], hw[0], costs, count, objective, fixed_energy)
     best = np.zeros(1, dtype=cm.TILING_DTYPE)
+    best[0] = tuple(picks[chosen])
+    if len(_MEMO) > _MEMO_LIMIT:
+        _MEMO.clear()
+    _MEMO[key] = best
+    return best
+
+
+def _candidates_costed(layer: np.ndarray, hw: np.ndarray, mapping: str):
+    """Every candidate tiling of `layer` with its traffic and compute, memoised by the layer and
+    the hardware without the time-only fields."""
+    static = hw.copy()
+    for name in _TIME_ONLY:
+        static[name] = 0
+    key = (layer.tobytes(), static.tobytes(), mapping)
+    hit = _TABLES.get(key)
+    if hit is not None:
+        return hit
+    r = layer[0]
     if mapping == "scalesim":
         tm, tn, tk = (np.array([x], dtype=np.int64) for x in _scalesim_tiling(r))
     elif mapping == "hls":
         tm, tn, tk = _hls_candidates(r)
     else:
         tm, tn, tk = _candidates(r)
-    layer = np.array([r], dtype=cm.LAYER_DTYPE)
-    found = cm.best_tiling(layer[0], hw[0], tm, tn, tk, objective, fixed_energy,
-                           np.zeros(1, dtype=cm.TILING_DTYPE), np.zeros(1, dtype=cm.COST_DTYPE), best[0])
-    if not found:                     # whole rows cannot fit: fall back to no constraint
-        layer[0]["full_rows"] = False
-        cm.best_tiling(layer[0], hw[0], tm, tn, tk, objective, fixed_energy,
-                       np.zeros(1, dtype=cm.TILING_DTYPE), np.zeros(1, dtype=cm.COST_DTYPE), best[0])
-    if len(_MEMO) > _MEMO_LIMIT:
-        _MEMO.clear()
-    _MEMO[key] = best
-    return best
+    size = len(tm) * len(tn) * len(tk) * len(cm.ORDERS)
+    picks = np.empty((size, 4), dtype=np.int64)
+    costs = np.zeros(size, dtype=cm.COST_DTYPE)
+    count = cm.candidate_costs(r, hw[0], tm, tn, tk, np.zeros(1, dtype=cm.TILING_DTYPE), picks, costs)
+    if len(_TABLES) > _TABLE_LIMIT:
+        _TABLES.clear()
+    _TABLES[key] = (picks[:count], costs[:count], count)
+    return _TABLES[key]
 
 
 def unique_rows(records: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -366,6 +422,7 @@ def unique_rows(records: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def clear_memo() -> None:
     """Forget every memoised tiling (benchmarks use it to time a cold search)."""
     _MEMO.clear()
+    _TABLES.clear()
 
 
 def _fixed_energy(rec: np.ndarray, accel: Accelerator) -> np.ndarray:
@@ -397,9 +454,8 @@ def map_workload(workload: Workload, accel: Accelerator, *, dataflow=None, layer
             tilings[i] = search_layer(rec[i], hw, obj, float(fixed[i]), mapping)[0]
         tilings[pe] = tilings[pe[first]][inverse]
     arrays = np.where(rec["vector"], "vector", np.where(on_lut, "lut", "pe"))
-    names = [d.value for d in Dataflow]
     return Schedule(workload=workload, accelerator=accel, mapping=mapping, objective=objective,
-                    dataflows=tuple("vector" if c < 0 else names[c] for c in codes),
+                    dataflows=tuple(DATAFLOW_NAMES[codes].tolist()),
                     arrays=tuple(arrays.tolist()), layers=rec, tilings=tilings, hw=hw,
                     fused_into=fused_into, folded=folded, array_pes=pes)
 

@@ -66,9 +66,11 @@ def sweep(space, results: str | None = None, *, samples: int | None = None, seed
 
 
 def simulate(model, accel="zcu102", dataflow: str | None = None, layer_dataflows: dict | None = None,
-             input_size=None, batch: int = 1, device=None, precision=None, prune_heads=None, prune_mlp=None):
+             input_size=None, batch: int = 1, device=None, precision=None, prune_heads=None, prune_mlp=None,
+             mapping: str = "searched", objective: str = "latency"):
     """Simulate a model (timm name, object path, Graph or SCALE-Sim topology CSV) on an accelerator
-    (see `codesign simulate`); compression arguments as in `inspect`. Returns a Simulation."""
+    (see `codesign simulate`); compression arguments as in `inspect`; `mapping` searched, scalesim
+    or hls, `objective` latency, energy or edp. Returns a Simulation."""
     from codesign.simulation import simulate as _simulate
 
     compress = None
@@ -76,7 +78,7 @@ def simulate(model, accel="zcu102", dataflow: str | None = None, layer_dataflows
         def compress(graph):
             return _compress(graph, precision, prune_heads, prune_mlp)
     return _simulate(model, accel, dataflow=dataflow, layer_dataflows=layer_dataflows, input_size=input_size,
-                     batch=batch, device=device, compress=compress)
+                     batch=batch, device=device, compress=compress, mapping=mapping, objective=objective)
 
 
 def emit_hls(model, accel="zcu102", device="zcu102", precision=None, prune_heads=None, prune_mlp=None,

@@ -210,7 +210,7 @@ def naive_vector(r: dict, hw: dict) -> dict:
     bpc = hw["dram_bytes_per_cycle"]
     if r["fused"]:
         return {"cycles": 0.0, "compute": 0, "dram": 0.0}
-    a = 0.0 if r["a_on_chip"] else r["a_elems"] * r["a_bits"] / 8
+    a = (0.0 if r["a_on_chip"] else r["a_elems"] * r["a_bits"] / 8) + r["extra_read_bytes"]
     b = r["b_elems"] * r["a_bits"] / 8
     o = 0.0 if r["o_on_chip"] else r["o_elems"] * r["a_bits"] / 8
     steps = max(1, r["vec_steps"], math.ceil((a + b) / hw["fill_a"] - 1e-9),

@@ -35,9 +35,10 @@ def add_parser(sub) -> None:
     p.add_argument("--dataflow", default=None, help="ws, os, is or rs for every layer (default: the accelerator's)")
     p.add_argument("--layer-dataflow", default=None, metavar="GLOB=DF,...",
                    help="per-op dataflow overrides, e.g. 'blocks.*.attn.qk=os'")
-    p.add_argument("--mapping", default="searched", choices=("searched", "scalesim"),
+    p.add_argument("--mapping", default="searched", choices=("searched", "scalesim", "hls"),
                    help="searched: per-layer tiling, loop order, fusion and on-chip residency found by "
-                   "search (default); scalesim: SCALE-Sim's fixed mapping, cycle for cycle")
+                   "search (default); scalesim: SCALE-Sim's fixed mapping, cycle for cycle; hls: the tiles "
+                   "emit-hls emits")
     p.add_argument("--objective", default="latency", choices=("latency", "energy", "edp"),
                    help="what the mapping search minimises (default: latency)")
     p.add_argument("--device", default=None, metavar="BOARD",
