@@ -40,8 +40,8 @@ def test_sweep_rows_are_real_numbers(local, graph):
     point = next(r for r in rows.values() if (r["rows"], r["cols"], r["dataflow"], r["weight_kib"]) == (64, 64, "ws", 1024.0))
     # the preset itself (64x64 WS, 1 MiB weights): the same numbers as `codesign simulate`
     sim = simulate(graph, "zcu102")
-    assert point["cycles"] == sim.result.cycles == 1_840_609
-    assert point["energy_mj"] == pytest.approx(sim.result.energy_mj) and point["fps"] == pytest.approx(108.6597, rel=1e-5)
+    assert point["cycles"] == sim.result.cycles == 763_472
+    assert point["energy_mj"] == pytest.approx(sim.result.energy_mj) and point["fps"] == pytest.approx(261.9611, rel=1e-5)
     assert point["dsp_used"] == 2176 and point["fits"] is True and point["feasible"] is True
     # points that cannot run are rows with the reason, never feasible: RS needs scratchpads, 1 KiB is too small
     errors = [r for r in rows.values() if r["error"]]
@@ -49,7 +49,7 @@ def test_sweep_rows_are_real_numbers(local, graph):
     assert all("no register_file" in r["error"] for r in errors if r["dataflow"] == "rs")
     assert any("size_kib=1 is too small" in r["error"] for r in errors)
     assert not any(r["feasible"] for r in errors)
-    assert result.feasible == sum(r["feasible"] for r in rows.values()) == 3
+    assert result.feasible == sum(r["feasible"] for r in rows.values()) == 9
     # the front: feasible, and no feasible row dominates any of its points
     assert {r["hash"] for r in result.front} <= {h for h, r in rows.items() if r["feasible"]}
     assert os.path.exists(result.front_paths[0]) and os.path.exists(result.front_paths[1])
@@ -153,7 +153,7 @@ def test_pareto_command_recomputes_the_front(local, tmp_path):
                  "--plot", str(tmp_path / "plots"))
     assert r.returncode == 0, r.stderr
     fastest = min((x for x in rows.values() if x["feasible"]), key=lambda x: x["latency_ms"])
-    assert r.stdout.startswith("Pareto front: 1 point of 24 (3 feasible); objectives latency_ms (min)")
+    assert r.stdout.startswith("Pareto front: 1 point of 24 (9 feasible); objectives latency_ms (min)")
     assert read_results(str(tmp_path / "f.csv"))[1] == [fastest]
     assert sorted(os.listdir(tmp_path / "plots")) == ["front_dsp_latency.png", "front_latency_energy.png"]
     assert_one_line_error(codesign("pareto", result.results_path, "--objectives", "latency,energy_mj"),
