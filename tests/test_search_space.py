@@ -20,7 +20,7 @@ def small(**changes) -> dict:
              "accelerator": {"device": "zcu102", "rows": [16, 32], "cols": [32, 64], "dataflow": ["ws", "os"],
                              "clock_mhz": 200},
              "compression": {"precision": {"default": ["w8a8", "w4a4"]}, "heads": {"keep_ratio": [1, 0.67]}},
-             "objectives": ["latency_ms", "fidelity"]}
+             "objectives": ["latency_ms", "fidelity"], "fidelity": {"proxy": "cosine"}}
     space.update(changes)
     return space
 
@@ -42,7 +42,7 @@ def test_knobs_size_and_normalised_values():
 def test_point_hash_is_a_stable_content_hash():
     space = load_space(small())
     point = space.point(POINT)
-    assert point.key == "932db5133789ac63"
+    assert point.key == "d07afeb697294ba2"
     # the same in another process (no dependence on Python's per-process hash seed)
     code = ("import sys; sys.path.insert(0, %r); from test_search_space import small, POINT; "
             "from codesign.search.space import load_space; print(load_space(small()).point(POINT).key)"
@@ -143,6 +143,9 @@ def test_with_overrides_target_fps_and_device():
      "ops '*.qkv' is already in group 'a'"),
     ({"version": 2}, "version must be 1"),
     ({"model": {"name": "deit_tiny_patch16_224", "batch": 0}}, "model.batch 0 is not valid"),
+    ({"fidelity": {}}, "no accuracy to measure (random weights or no labelled data)"),
+    ({"fidelity": {"proxy": "l2"}}, "fidelity.proxy 'l2' is not valid"),
+    ({"fidelity": {"proxy": "cosine", "finetune": 2}}, "fidelity.finetune needs labelled data"),
 ])
 def test_bad_spaces_are_one_clear_line(changes, message):
     with pytest.raises(UserError) as err:

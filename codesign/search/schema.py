@@ -224,29 +224,53 @@ def parse_constraints(data) -> Constraints:
 
 @dataclass(frozen=True)
 class FidelitySpec:
-    """How fidelity is measured (see `codesign.fidelity.evaluate`)."""
+    """How fidelity is measured (see `codesign.fidelity.evaluate`): top-1 accuracy when the model has
+    trained weights and labelled data; the cosine proxy only when `proxy: cosine` asks for it."""
     samples: int = 16
     seed: int = 0
     checkpoint: str | None = None
     calibration: str | None = None
     evaluator: str | None = None
+    dataset: str | None = None
+    finetune: int = 0              # epochs of recovery fine-tuning for every compressed point
+    proxy: str | None = None       # "cosine": measure a model without labels by its logits' cosine
 
     def to_dict(self) -> dict:
-        return {"samples": self.samples, "seed": self.seed, "checkpoint": self.checkpoint,
-                "calibration": self.calibration, "evaluator": self.evaluator}
+        """The settings; dataset, finetune and proxy only when set (so older spaces keep their hashes)."""
+        out = {"samples": self.samples, "seed": self.seed, "checkpoint": self.checkpoint,
+               "calibration": self.calibration, "evaluator": self.evaluator}
+        extra = {"dataset": self.dataset, "finetune": self.finetune, "proxy": self.proxy}
+        return {**out, **{k: v for k, v in extra.items() if v}}
+
+    def check_measurable(self, model: str) -> None:
+        """Refuse a fidelity that would silently be the proxy: random weights have no accuracy."""
+        from codesign.frontend.reference import reference_model
+
+        labelled = reference_model(model) is not None or (self.checkpoint and self.dataset)
+        if not (labelled or self.evaluator or self.proxy):
+            raise UserError(f"fidelity of {model}: no accuracy to measure (random weights or no labelled data); "
+                            "use a reference model (ref_vit_mnist), give fidelity.checkpoint and "
+                            "fidelity.dataset, or set fidelity.proxy: cosine to search on the logit-cosine proxy")
+        if self.finetune and not labelled:
+            raise UserError(f"fidelity.finetune needs labelled data: {model} has none")
 
 
 def parse_fidelity(data) -> FidelitySpec:
-    _keys(data, "fidelity", ("samples", "seed", "checkpoint", "calibration", "evaluator"))
-    samples, seed = data.get("samples", 16), data.get("seed", 0)
+    _keys(data, "fidelity", ("samples", "seed", "checkpoint", "calibration", "evaluator", "dataset", "finetune",
+                             "proxy"))
+    samples, seed, finetune = data.get("samples", 16), data.get("seed", 0), data.get("finetune", 0)
     if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
         raise UserError(f"fidelity.samples {samples!r} is not valid; give an integer >= 1")
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise UserError(f"fidelity.seed {seed!r} is not valid; give an integer")
+    if isinstance(finetune, bool) or not isinstance(finetune, int) or finetune < 0:
+        raise UserError(f"fidelity.finetune {finetune!r} is not valid; give a number of epochs >= 0")
+    if data.get("proxy") not in (None, "cosine"):
+        raise UserError(f"fidelity.proxy {data.get('proxy')!r} is not valid; the one proxy is cosine")
     texts = {}
-    for key in ("checkpoint", "calibration", "evaluator"):
+    for key in ("checkpoint", "calibration", "evaluator", "dataset"):
         value = data.get(key)
         if value is not None and not isinstance(value, str):
             raise UserError(f"fidelity.{key} {value!r} is not valid; give a path or name")
         texts[key] = value
-    return FidelitySpec(samples, seed, **texts)
+    return FidelitySpec(samples, seed, **texts, finetune=finetune, proxy=data.get("proxy"))

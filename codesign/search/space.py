@@ -194,13 +194,15 @@ class DesignSpace:
 
     def check_satisfiable(self) -> None:
         """Refuse a space no point of which can be feasible for a reason visible before simulating."""
+        if self.measures_fidelity:
+            self.fidelity.check_measurable(self.model.name)
         for bound in self.constraints.bounds:
             if bound.minimum is not None and bound.maximum is not None and bound.minimum > bound.maximum:
                 raise UserError(f"constraints.{bound.metric}: min {bound.minimum:g} > max {bound.maximum:g}; "
                                 "no point can meet both")
             if bound.metric == "fidelity" and not self.fidelity.evaluator and (bound.minimum or 0) > 1:
-                raise UserError(f"constraints.fidelity: min {bound.minimum:g} cannot be met; the cosine "
-                                "similarity is at most 1")
+                raise UserError(f"constraints.fidelity: min {bound.minimum:g} cannot be met; accuracy and the "
+                                "cosine similarity are at most 1")
         if self.constraints.fits_device:
             self._check_some_accelerator_fits()
 
