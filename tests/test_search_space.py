@@ -100,6 +100,11 @@ def test_example_spaces_load():
     assert hw.size == 864 and not hw.has_compression and hw.objectives == ("latency_ms", "energy_mj", "dsp_util")
     joint = load_space(os.path.join(EXAMPLES, "deit_tiny_zcu102.yaml"))
     assert joint.size == 216 * 96 and joint.constraints.fits_device
+    ref = load_space(os.path.join(EXAMPLES, "ref_vit_kv260.yaml"))
+    assert ref.size == 9 * 2 * 8 * 4 * 2 * 2 * 2 and ref.knobs[-1].name == "finetune"
+    first = ref.point_at(0).as_dict()
+    a, b = (ref.compression_of(ref.point({**first, "finetune": e})) for e in (0, 1))
+    assert a.policy == b.policy and a.plan == b.plan and a.key != b.key       # fine-tuning: fidelity only
 
 
 def test_constraint_violations():
@@ -145,7 +150,9 @@ def test_with_overrides_target_fps_and_device():
     ({"model": {"name": "deit_tiny_patch16_224", "batch": 0}}, "model.batch 0 is not valid"),
     ({"fidelity": {}}, "no accuracy to measure (random weights or no labelled data)"),
     ({"fidelity": {"proxy": "l2"}}, "fidelity.proxy 'l2' is not valid"),
-    ({"fidelity": {"proxy": "cosine", "finetune": 2}}, "fidelity.finetune needs labelled data"),
+    ({"fidelity": {"proxy": "cosine", "finetune": 2}}, "fine-tuning (fidelity.finetune, compression.finetune) "
+                                                       "needs labelled data: deit_tiny_patch16_224 has none"),
+    ({"compression": {"precision": {"default": ["w8a8"]}, "finetune": [-1]}}, "compression.finetune: -1 is not valid"),
 ])
 def test_bad_spaces_are_one_clear_line(changes, message):
     with pytest.raises(UserError) as err:

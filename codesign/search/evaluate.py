@@ -102,7 +102,8 @@ def measure_fidelity(model: ModelSpec, spec: FidelitySpec, choice: CompressionCh
 
     res = evaluate(model.name, choice.policy, choice.plan, input_size=graph.input_shape[1:],
                    checkpoint=spec.checkpoint, dataset=spec.dataset, calibration=spec.calibration,
-                   samples=spec.samples, seed=spec.seed, evaluator=spec.evaluator, finetune=spec.finetune,
+                   samples=spec.samples, seed=spec.seed, evaluator=spec.evaluator,
+                   finetune=spec.finetune if choice.finetune is None else choice.finetune,
                    graph=graph)
     low, high = res.top1_ci95 if res.metric == "top1" else (None, None)
     return {"fidelity": res.score, "fidelity_low": low, "fidelity_high": high, "fidelity_metric": res.metric,
