@@ -2,6 +2,7 @@
 
 Every test reads the committed weights; the only training is one short fine-tuning epoch.
 """
+import dataclasses
 import json
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from codesign.fidelity.datasets import load_dataset, stratified_split
 from codesign.fidelity.reference import record
 from codesign.frontend import extract
 from codesign.frontend.reference import REFERENCE_MODELS
+from codesign.transforms import parse_prune
 
 VIT, CNN = "ref_vit_mnist", "ref_resnet_mnist"
 
@@ -77,19 +79,13 @@ def test_finetuning_recovers_binary_weights_and_is_deterministic(cache):
 
 
 def test_data_driven_heads_are_never_worse_than_l1(cache):
-    l1 = measure(cache, pruning="0.5", )
     for keep in ("0.5", "0.25"):
-        by_l1 = evaluate(VIT, None, _plan(keep, "l1"), cache_dir=cache)
-        by_taylor = evaluate(VIT, None, _plan(keep, None), cache_dir=cache)
-        assert by_taylor.importance == "taylor" and by_l1.importance == "l1"
-        assert by_taylor.top1 >= by_l1.top1 - (by_l1.top1_ci95[1] - by_l1.top1_ci95[0]) / 2
-    assert l1.importance == "taylor"          # labelled data: Taylor unless L1 is asked for
-
-
-def _plan(keep, importance):
-    from codesign.transforms import parse_prune
-    import dataclasses
-    return dataclasses.replace(parse_prune(keep), importance=importance)
+        by_l1 = measure(cache, pruning=dataclasses.replace(parse_prune(keep), importance="l1"))
+        by_default = measure(cache, pruning=keep)           # labelled data: Taylor unless L1 is asked for
+        assert by_default.importance == "taylor" and by_l1.importance == "l1"
+        low, high = by_l1.top1_ci95
+        assert by_default.top1 >= by_l1.top1 - (high - low) / 2
+        assert by_default.kept_heads != by_l1.kept_heads
 
 
 def test_random_weights_get_no_accuracy_and_say_so(tmp_path):
@@ -99,6 +95,8 @@ def test_random_weights_get_no_accuracy_and_say_so(tmp_path):
         evaluate("fixture_models:tiny_cnn", dataset=str(tmp_path), cache_dir=str(tmp_path))
     with pytest.raises(UserError, match="--finetune needs labelled data"):
         evaluate("fixture_models:tiny_cnn", finetune=1, cache_dir=str(tmp_path))
+    with pytest.raises(UserError, match="--calibration is for models without labelled data"):
+        evaluate(VIT, calibration=str(tmp_path), cache_dir=str(tmp_path))
 
 
 def test_user_dataset_npz_with_checkpoint_gives_accuracy(tmp_path):
@@ -129,3 +127,19 @@ def test_record_matches_the_committed_weights():
         rec = json.load(open(ref.record_path))
         assert rec["weights_sha256"] == file_sha256(ref.weights_path)
         assert rec["split_sizes"] == {"train": 3500, "calibration": 500, "test": 1000}
+
+
+def test_simulate_cli_reports_accuracy_and_refuses_labels_without_weights(capsys, tmp_path, monkeypatch):
+    from codesign.cli import main
+    monkeypatch.setenv("CODESIGN_CACHE_DIR", str(tmp_path))
+    assert main(["simulate", VIT, "--accel", "zcu104", "--precision", "w8a8", "--prune-heads", "0.5",
+                 "--prune-importance", "l1", "--fidelity", "--summary"]) == 0
+    out = capsys.readouterr().out
+    float_top1 = record(REFERENCE_MODELS[VIT])["test_top1"]
+    assert "fidelity    top-1 " in out and f"on 1000 test images; float {100 * float_top1:.1f}%" in out
+    assert "pruned by l1 importance" in out
+    assert main(["simulate", "fixture_models:tiny_cnn", "--accel", "zcu104", "--fidelity", "--summary",
+                 "--dataset", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["codesign: error: --dataset needs --checkpoint: fixture_models:tiny_cnn with random weights "
+                   "has no accuracy to measure"]

@@ -14,7 +14,8 @@ from codesign.errors import UserError
 from codesign.fidelity.inputs import IMAGE_EXTENSIONS
 
 SPLIT_SEED = 0                 # the split never changes with the measurement seed
-SPLIT_FRACTIONS = (0.7, 0.1)   # train, calibration; the rest (20 %) is the test split
+SPLIT_FRACTIONS = (0.7, 0.1)   # train, calibration; the rest (20 %) is the test split: 1,000 MNIST-5k test
+                               # images give a 95 % interval of about +-1.2 points at 96 % top-1
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import torch
 
-BATCH = 100     # calibration images per backward pass
+BATCH = 100     # calibration images per backward pass (memory, not results: the scores are sums)
 
 
 class _Gate:

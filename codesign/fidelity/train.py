@@ -9,7 +9,7 @@ import os
 
 import torch
 
-EVAL_BATCH = 250     # images per forward pass when counting correct answers
+EVAL_BATCH = 250     # images per forward pass when counting correct answers (memory, not results)
 
 
 def deterministic_cpu() -> None:
