@@ -148,7 +148,8 @@ def render_fidelity(fid: dict) -> str:
     if fid.get("top1") is not None:
         low, high = fid["top1_ci95"]
         f_low, f_high = fid["float_top1_ci95"]
-        tuned = f", fine-tuned {fid['finetune_epochs']} epochs" if fid.get("finetune_epochs") else ""
+        epochs = fid.get("finetune_epochs") or 0
+        tuned = f", fine-tuned {epochs} epoch{'s' if epochs > 1 else ''}" if epochs else ""
         lines.append(f"fidelity    top-1 {100 * fid['top1']:.1f}% (95% CI {100 * low:.1f}-{100 * high:.1f}) on "
                      f"{fid['test_images']} test images{tuned}; float {100 * fid['float_top1']:.1f}% "
                      f"({100 * f_low:.1f}-{100 * f_high:.1f})")
