@@ -198,8 +198,7 @@ def _measure(req: _Request, graph: Graph | None, key: str) -> FidelityResult:
     import torch
 
     from codesign.fidelity.accuracy import binomial_interval
-    from codesign.fidelity.compress import (Compressor, attention_sites, head_mask, mlp_mask, quantizable_layers,
-                                            vector_sites)
+    from codesign.fidelity.compress import Compressor, attention_sites, quantizable_layers, vector_sites
     from codesign.fidelity.inputs import calibration_batch
     from codesign.fidelity.measure import CHUNK, compare
     from codesign.fidelity.train import EVAL_BATCH, deterministic_cpu, fit
@@ -212,27 +211,9 @@ def _measure(req: _Request, graph: Graph | None, key: str) -> FidelityResult:
     float_model = _float_model(req.model, req.seed, req.checkpoint, req.checkpoint_sha256)
     split = _split(req.model, req.dataset, graph.input_shape[1:]) if req.dataset_id else None
     compressed = copy.deepcopy(float_model)
-    modules = dict(float_model.named_modules())
     ops = apply_precision(graph, req.policy).ops
     layers = quantizable_layers(compressed, ops)
-    pruned_heads = [c for c in head_choices(graph, req.plan) if c.pruned]
-    mlps = mlp_choices(graph, req.plan)
-    importance = (req.plan.importance or ("taylor" if split else "l1")) if (pruned_heads or mlps) else None
-    layouts = {c.attention.name: attention_layout(graph, c.attention) for c in pruned_heads}
-    scores = {}
-    if importance == "taylor":
-        from codesign.fidelity.importance import taylor_scores
-        groups = {layouts[c.attention.name].proj: c.attention.value_dim for c in pruned_heads}
-        groups.update({c.fc2: 1 for c in mlps})
-        scores = taylor_scores(float_model, groups, split.calibration)
-    masks, kept_heads = {}, {}
-    widths = {op.name: op.gemm.n for op in graph.ops if op.gemm is not None}
-    for choice in pruned_heads:
-        layout = layouts[choice.attention.name]
-        kept, masks[layout.proj] = head_mask(modules, choice, layout, widths, scores.get(layout.proj))
-        kept_heads[choice.attention.name] = list(kept)
-    for choice in mlps:
-        _, masks[choice.fc2] = mlp_mask(modules, choice, scores.get(choice.fc2))
+    masks, kept_heads, importance = _pruning(graph, req.plan, float_model, split)
     compressor = Compressor(compressed, layers, masks, vector=vector_sites(compressed, ops),
                             attention=attention_sites(compressed, ops, attentions(graph)), method=req.ranges)
     if split is not None:
@@ -280,6 +261,34 @@ def _measure(req: _Request, graph: Graph | None, key: str) -> FidelityResult:
                           mean_sqnr_db=sum(sqnr.values()) / max(len(sqnr), 1), layer_sqnr_db=sqnr,
                           kept_heads=kept_heads, quantized_layers=len(layers), evaluator=req.evaluator,
                           score=score, note=note, seconds=round(time.perf_counter() - start, 3), cache_key=key)
+
+
+def _pruning(graph: Graph, plan: PrunePlan, float_model, split):
+    """Masks on the output projections' and fc2s' inputs, the kept heads, and the importance used."""
+    from codesign.fidelity.compress import head_mask, mlp_mask
+
+    pruned_heads = [c for c in head_choices(graph, plan) if c.pruned]
+    mlps = mlp_choices(graph, plan)
+    if not (pruned_heads or mlps):
+        return {}, {}, None
+    importance = plan.importance or ("taylor" if split is not None else "l1")
+    layouts = {c.attention.name: attention_layout(graph, c.attention) for c in pruned_heads}
+    scores = {}
+    if importance == "taylor":
+        from codesign.fidelity.importance import taylor_scores
+        groups = {layouts[c.attention.name].proj: c.attention.value_dim for c in pruned_heads}
+        groups.update({c.fc2: 1 for c in mlps})
+        scores = taylor_scores(float_model, groups, split.calibration)
+    modules = dict(float_model.named_modules())
+    widths = {op.name: op.gemm.n for op in graph.ops if op.gemm is not None}
+    masks, kept_heads = {}, {}
+    for choice in pruned_heads:
+        layout = layouts[choice.attention.name]
+        kept, masks[layout.proj] = head_mask(modules, choice, layout, widths, scores.get(layout.proj))
+        kept_heads[choice.attention.name] = list(kept)
+    for choice in mlps:
+        _, masks[choice.fc2] = mlp_mask(modules, choice, scores.get(choice.fc2))
+    return masks, kept_heads, importance
 
 
 @functools.lru_cache(maxsize=2)
