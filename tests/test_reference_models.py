@@ -143,3 +143,19 @@ def test_simulate_cli_reports_accuracy_and_refuses_labels_without_weights(capsys
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["codesign: error: --dataset needs --checkpoint: fixture_models:tiny_cnn with random weights "
                    "has no accuracy to measure"]
+
+
+def test_user_dataset_folder_of_class_subfolders(tmp_path):
+    """A folder with one subfolder per class (PNG files), read, resized and split like the .npz."""
+    from PIL import Image
+
+    from codesign.fidelity.datasets import mnist5k
+    pixels, labels = mnist5k()
+    root = tmp_path / "digits"
+    for cls in range(10):
+        (root / f"class_{cls}").mkdir(parents=True)
+        for i in np.flatnonzero(labels == cls)[:20]:
+            Image.fromarray(np.kron(pixels[i, 0], np.ones((2, 2), np.uint8))).save(root / f"class_{cls}" / f"{i}.png")
+    res = evaluate(CNN, "w8a8", dataset=str(root), cache_dir=str(tmp_path))   # 56x56 files, resized to 28x28
+    assert res.dataset.startswith("folder:") and res.test_images == 40
+    assert res.float_top1 >= 0.85 and res.top1_ci95[0] < res.top1 - 0.05   # 40 images: a wide interval
