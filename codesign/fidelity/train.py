@@ -36,7 +36,7 @@ def fit(model, data, *, epochs: int, lr: float, batch: int, seed: int, weight_de
 
     `shift` > 0 translates each image by up to that many pixels and `label_smoothing` softens the
     targets (augmentation and regularisation for the small training sets used here). A tqdm bar on stderr
-    shows the epochs unless progress is quiet.
+    counts the steps when progress is shown.
     """
     from codesign.progress import progress_bar
 
@@ -52,19 +52,23 @@ def fit(model, data, *, epochs: int, lr: float, batch: int, seed: int, weight_de
     model.train()
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)      # dropout and stochastic depth, if the model has any
-        for _ in progress_bar(range(epochs), label, total=epochs):
-            order = torch.randperm(len(data), generator=generator)
-            for idx in order.split(batch):
-                images = data.images[idx]
-                if shift:
-                    images = _shifted(images, shift, generator)
-                loss = torch.nn.functional.cross_entropy(model(images), data.labels[idx],
-                                                       label_smoothing=label_smoothing)
-                optimiser.zero_grad(set_to_none=True)
-                loss.backward()
-                optimiser.step()
-                schedule.step()
+        for idx in progress_bar(_batches(len(data), epochs, batch, generator), label, total=steps):
+            images = data.images[idx]
+            if shift:
+                images = _shifted(images, shift, generator)
+            loss = torch.nn.functional.cross_entropy(model(images), data.labels[idx],
+                                                   label_smoothing=label_smoothing)
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            optimiser.step()
+            schedule.step()
     model.eval()
+
+
+def _batches(size: int, epochs: int, batch: int, generator: torch.Generator):
+    """Index batches of `epochs` passes, each pass in its own shuffled order (drawn when it starts)."""
+    for _ in range(epochs):
+        yield from torch.randperm(size, generator=generator).split(batch)
 
 
 def _shifted(images: torch.Tensor, shift: int, generator: torch.Generator) -> torch.Tensor:
