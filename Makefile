@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEMO_OUT := out/demo
 
-.PHONY: demo test bench validate clean venv
+.PHONY: demo test bench validate clean venv reference
 
 venv: $(STAMP)
 
@@ -25,6 +25,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q
+
+# retrain the reference models' committed weights (a few minutes on 2 cores; not part of `make test`)
+reference: $(STAMP)
+	OMP_WAIT_POLICY=PASSIVE $(PY) scripts/train_reference.py
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_inspect.py

@@ -34,3 +34,11 @@ def step(label: str):
         sys.stderr.write(" failed\n")
         raise
     sys.stderr.write(f" {time.perf_counter() - start:.1f} s\n")
+
+
+def progress_bar(iterable, label: str, total: int | None = None):
+    """`iterable` wrapped in a tqdm bar on stderr when enabled, else as it is."""
+    if not enabled():
+        return iterable
+    from tqdm import tqdm
+    return tqdm(iterable, desc=label, total=total, file=sys.stderr, dynamic_ncols=True, leave=False)

@@ -20,7 +20,7 @@ def small(**changes) -> dict:
              "accelerator": {"device": "zcu102", "rows": [16, 32], "cols": [32, 64], "dataflow": ["ws", "os"],
                              "clock_mhz": 200},
              "compression": {"precision": {"default": ["w8a8", "w4a4"]}, "heads": {"keep_ratio": [1, 0.67]}},
-             "objectives": ["latency_ms", "fidelity"]}
+             "objectives": ["latency_ms", "fidelity"], "fidelity": {"proxy": "cosine"}}
     space.update(changes)
     return space
 
@@ -42,7 +42,7 @@ def test_knobs_size_and_normalised_values():
 def test_point_hash_is_a_stable_content_hash():
     space = load_space(small())
     point = space.point(POINT)
-    assert point.key == "d4169bac001438f3"
+    assert point.key == "698c6befaca63123"
     # the same in another process (no dependence on Python's per-process hash seed)
     code = ("import sys; sys.path.insert(0, %r); from test_search_space import small, POINT; "
             "from codesign.search.space import load_space; print(load_space(small()).point(POINT).key)"
@@ -100,6 +100,11 @@ def test_example_spaces_load():
     assert hw.size == 864 and not hw.has_compression and hw.objectives == ("latency_ms", "energy_mj", "dsp_util")
     joint = load_space(os.path.join(EXAMPLES, "deit_tiny_zcu102.yaml"))
     assert joint.size == 216 * 96 and joint.constraints.fits_device
+    ref = load_space(os.path.join(EXAMPLES, "ref_vit_kv260.yaml"))
+    assert ref.size == 9 * 2 * 8 * 4 * 2 * 2 * 2 and ref.knobs[-1].name == "finetune"
+    first = ref.point_at(0).as_dict()
+    a, b = (ref.compression_of(ref.point({**first, "finetune": e})) for e in (0, 1))
+    assert a.policy == b.policy and a.plan == b.plan and a.key != b.key       # fine-tuning: fidelity only
 
 
 def test_constraint_violations():
@@ -143,6 +148,11 @@ def test_with_overrides_target_fps_and_device():
      "ops '*.qkv' is already in group 'a'"),
     ({"version": 2}, "version must be 1"),
     ({"model": {"name": "deit_tiny_patch16_224", "batch": 0}}, "model.batch 0 is not valid"),
+    ({"fidelity": {}}, "no accuracy to measure (random weights or no labelled data)"),
+    ({"fidelity": {"proxy": "l2"}}, "fidelity.proxy 'l2' is not valid"),
+    ({"fidelity": {"proxy": "cosine", "finetune": 2}}, "fine-tuning (fidelity.finetune, compression.finetune) "
+                                                       "needs labelled data: deit_tiny_patch16_224 has none"),
+    ({"compression": {"precision": {"default": ["w8a8"]}, "finetune": [-1]}}, "compression.finetune: -1 is not valid"),
 ])
 def test_bad_spaces_are_one_clear_line(changes, message):
     with pytest.raises(UserError) as err:

@@ -22,7 +22,7 @@ SPACE = {"version": 1, "model": {"name": "deit_tiny_patch16_224"},
          "compression": {"precision": {"default": ["w8a8", "w4a4"]}, "heads": {"keep_ratio": [1.0, 0.67]}},
          "objectives": ["latency_ms", "energy_mj", "fidelity"],
          "constraints": {"fps": {"min": 150}, "fidelity": {"min": 0.5}},
-         "fidelity": {"samples": 4}}
+         "fidelity": {"samples": 4, "proxy": "cosine"}}
 OBJ = tuple(SPACE["objectives"])
 
 

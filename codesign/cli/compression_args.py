@@ -1,4 +1,4 @@
-"""`--precision`, `--prune-heads` and `--prune-mlp`, shared by every command that compresses a model.
+"""`--precision`, `--prune-heads`, `--prune-mlp` and `--prune-importance`, shared by every command that compresses a model.
 
 Specs are parsed when the command line is (a bad one exits 2 before any model is built).
 """
@@ -13,6 +13,7 @@ from codesign.errors import UserError
 from codesign.ir import Graph
 from codesign.transforms import (PrecisionPolicy, PrunePlan, apply_precision, apply_pruning, parse_precision,
                                  parse_prune)
+from codesign.transforms.prune import IMPORTANCE_SCORES
 
 
 def _typed(parse):
@@ -38,6 +39,9 @@ def add_compression_arguments(parser) -> None:
                                             "blocks.1=[0,2,5]")
     group.add_argument("--prune-mlp", type=_typed(lambda text: parse_prune(mlp=text).mlp_keep_ratio),
                        default=None, metavar="RATIO", help="fraction of MLP hidden units to keep, in (0, 1]")
+    group.add_argument("--prune-importance", choices=IMPORTANCE_SCORES, default=None,
+                       help="how heads and MLP units are ranked on the real model: weight l1 norm, or "
+                            "first-order taylor on labelled data (default: taylor when there are labels)")
 
 
 def compression_choices(args) -> tuple[PrecisionPolicy | None, PrunePlan | None]:
@@ -45,6 +49,8 @@ def compression_choices(args) -> tuple[PrecisionPolicy | None, PrunePlan | None]
     plan = args.prune_heads
     if args.prune_mlp is not None:
         plan = dataclasses.replace(plan or PrunePlan(), mlp_keep_ratio=args.prune_mlp)
+    if args.prune_importance is not None and plan is not None:
+        plan = dataclasses.replace(plan, importance=args.prune_importance)
     return args.precision, plan
 
 

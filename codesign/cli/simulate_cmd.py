@@ -25,8 +25,14 @@ def add_parser(sub) -> None:
     add_model_arguments(p)
     add_compression_arguments(p)
     p.add_argument("--fidelity", action="store_true",
-                   help="also measure the compressed model's outputs against the float model")
-    p.add_argument("--checkpoint", default=None, help="weights file for --fidelity (default: seeded init)")
+                   help="also measure the compressed model: top-1 accuracy with trained weights and labelled "
+                        "data, else the cosine of its logits to the float model's")
+    p.add_argument("--checkpoint", default=None, help="weights file for --fidelity (default: a reference "
+                                                      "model's own, else seeded init)")
+    p.add_argument("--dataset", default=None, metavar="DIR|FILE.npz",
+                   help="labelled images for --fidelity: one subfolder per class, or an .npz of images and labels")
+    p.add_argument("--finetune", type=int, default=0, metavar="EPOCHS",
+                   help="straight-through fine-tuning of the compressed model for --fidelity (needs labels)")
     p.add_argument("--calibration", default=None, metavar="DIR", help="images for --fidelity")
     p.add_argument("--evaluator", default=None, metavar="PKG.MOD:FUNC",
                    help="your own score for --fidelity (e.g. task accuracy)")
@@ -67,7 +73,8 @@ def run(args) -> int:
         from codesign.progress import step
         with step("measuring fidelity"):
             fid = evaluate(args.model, policy, plan, input_size=sim.graph.input_shape[1:] if sim.graph else None,
-                           checkpoint=args.checkpoint, calibration=args.calibration, evaluator=args.evaluator)
+                           checkpoint=args.checkpoint, dataset=args.dataset, calibration=args.calibration,
+                           evaluator=args.evaluator, finetune=args.finetune)
         sim.extras["fidelity"] = fid.to_dict()
     if args.plot:
         from codesign.plots import write_plots
@@ -165,6 +172,21 @@ def render_resources(res: dict) -> str:
 
 
 def render_fidelity(fid: dict) -> str:
-    keys = [k for k in ("cosine_similarity", "top1_agreement", "mean_sqnr_db", "cross_image_cosine") if k in fid]
-    return "fidelity    " + ", ".join(f"{k} {fid[k]:.4f}" if isinstance(fid[k], float) else f"{k} {fid[k]}"
-                                       for k in keys)
+    """Top-1 with its interval when measured (else the one-line note), then the secondary figures."""
+    lines = []
+    if fid.get("top1") is not None:
+        low, high = fid["top1_ci95"]
+        f_low, f_high = fid["float_top1_ci95"]
+        epochs = fid.get("finetune_epochs") or 0
+        tuned = f", fine-tuned {epochs} epoch{'s' if epochs > 1 else ''}" if epochs else ""
+        lines.append(f"fidelity    top-1 {100 * fid['top1']:.1f}% (95% CI {100 * low:.1f}-{100 * high:.1f}) on "
+                     f"{fid['test_images']} test images{tuned}; float {100 * fid['float_top1']:.1f}% "
+                     f"({100 * f_low:.1f}-{100 * f_high:.1f})")
+    elif fid.get("note"):
+        lines.append(f"fidelity    {fid['note']}")
+    keys = [k for k in ("top1_agreement", "cosine_similarity", "mean_sqnr_db", "cross_image_cosine") if k in fid]
+    lines.append(("            " if lines else "fidelity    ")
+                 + ", ".join(f"{k} {fid[k]:.4f}" if isinstance(fid[k], float) else f"{k} {fid[k]}" for k in keys))
+    if fid.get("importance"):
+        lines.append(f"            pruned by {fid['importance']} importance")
+    return "\n".join(lines)

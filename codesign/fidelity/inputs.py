@@ -77,6 +77,20 @@ def image_files(directory: str, samples: int) -> list[str]:
     return [os.path.join(directory, n) for n in names[:samples]]
 
 
+def dataset_digest(path: str) -> str:
+    """What identifies a labelled data set: the .npz's bytes, or every class folder's image names and bytes."""
+    if path.endswith(".npz") and os.path.isfile(path):
+        return f"npz:{file_sha256(path)}"
+    if not os.path.isdir(path):
+        raise UserError(f"--dataset {path!r} is neither a folder of class subfolders nor an .npz file")
+    digest = hashlib.sha256()
+    for cls in sorted(d for d in os.listdir(path) if os.path.isdir(os.path.join(path, d))):
+        folder = os.path.join(path, cls)
+        for name in sorted(n for n in os.listdir(folder) if n.lower().endswith(IMAGE_EXTENSIONS)):
+            digest.update(f"{cls}/{name}".encode() + b"\0" + file_sha256(os.path.join(folder, name)).encode())
+    return f"folder:{digest.hexdigest()}"
+
+
 def calibration_digest(calibration: str | None, samples: int, seed: int) -> str:
     """What identifies the calibration batch: the seed for random images, else the images' bytes."""
     if calibration is None:

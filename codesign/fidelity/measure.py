@@ -22,6 +22,8 @@ class Measurement:
     float_top1_classes: int       # distinct classes the float model picks (1: top-1 says nothing)
     cross_image_cosine: float     # mean cos between float logits of different images (a constant model's)
     layer_sqnr_db: dict[str, float]
+    correct: int | None = None        # images the compressed model classifies right (with labels)
+    float_correct: int | None = None  # ... and the float model
 
 
 def _logits(output) -> torch.Tensor:
@@ -31,8 +33,10 @@ def _logits(output) -> torch.Tensor:
     return output.reshape(output.shape[0], -1).double()
 
 
-def compare(float_model, compressed, layers: list[str], data: torch.Tensor) -> Measurement:
-    """Logit agreement and per-layer SQNR (compressed layer output vs the same layer of the float model)."""
+def compare(float_model, compressed, layers: list[str], data: torch.Tensor, labels: torch.Tensor | None = None,
+            chunk: int = CHUNK) -> Measurement:
+    """Logit agreement and per-layer SQNR (compressed layer output vs the same layer of the float model);
+    with `labels`, also how many images each model classifies right."""
     ref: dict[str, torch.Tensor] = {}
     signal = dict.fromkeys(layers, 0.0)
     noise = dict.fromkeys(layers, 0.0)
@@ -52,24 +56,29 @@ def compare(float_model, compressed, layers: list[str], data: torch.Tensor) -> M
     float_modules, comp_modules = dict(float_model.named_modules()), dict(compressed.named_modules())
     handles = [float_modules[n].register_forward_hook(keep(n)) for n in layers]
     handles += [comp_modules[n].register_forward_hook(diff(n)) for n in layers]
-    cosines, agree, classes, unit = [], 0, set(), []
+    cosines, agree, classes, unit, hits, float_hits = [], 0, set(), [], 0, 0
+    truth = labels.split(chunk) if labels is not None else [None] * len(data.split(chunk))
     try:
         with torch.no_grad():
-            for chunk in data.split(CHUNK):
+            for images, target in zip(data.split(chunk), truth):
                 ref.clear()
-                f = _logits(float_model(chunk))
-                c = _logits(compressed(chunk))
+                f = _logits(float_model(images))
+                c = _logits(compressed(images))
                 cosines += torch.nn.functional.cosine_similarity(c, f, dim=1).tolist()
                 agree += int((c.argmax(dim=1) == f.argmax(dim=1)).sum())
                 classes |= set(f.argmax(dim=1).tolist())
                 unit.append(torch.nn.functional.normalize(f, dim=1))
+                if target is not None:
+                    hits += int((c.argmax(dim=1) == target).sum())
+                    float_hits += int((f.argmax(dim=1) == target).sum())
     finally:
         for h in handles:
             h.remove()
     sqnr = {n: _sqnr_db(signal[n], noise[n]) for n in layers}
     return Measurement(cosine_similarity=sum(cosines) / len(cosines), top1_agreement=agree / len(cosines),
                        float_top1_classes=len(classes), cross_image_cosine=_cross_cosine(torch.cat(unit)),
-                       layer_sqnr_db=sqnr)
+                       layer_sqnr_db=sqnr, correct=hits if labels is not None else None,
+                       float_correct=float_hits if labels is not None else None)
 
 
 def _cross_cosine(unit: torch.Tensor) -> float:

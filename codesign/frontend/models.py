@@ -1,4 +1,4 @@
-"""Resolve what the user names (a timm model or `pkg.module:factory`) into a freshly built module.
+"""Resolve what the user names (a reference model, a timm model or `pkg.module:factory`) into a freshly built module.
 
 Also parses `--input-size`, so that a bad size is refused before anything is built.
 """
@@ -11,6 +11,7 @@ import re
 import sys
 
 from codesign.errors import UserError
+from codesign.frontend.reference import build_reference, reference_model
 
 DEFAULT_INPUT_SIZE = (3, 224, 224)
 
@@ -50,13 +51,18 @@ def _timm():
 
 
 def timm_model_names(pattern: str | None = None) -> list[str]:
+    """timm's names matching `pattern`, after the reference models that match it."""
+    import fnmatch
+
+    from codesign.frontend.reference import REFERENCE_MODELS
     timm = _timm()
-    return list(timm.list_models(pattern or "*"))
+    own = [name for name in REFERENCE_MODELS if fnmatch.fnmatchcase(name, pattern or "*")]
+    return own + list(timm.list_models(pattern or "*"))
 
 
 def check_model_name(spec: str) -> None:
     """Refuse an unknown timm name with the closest matches (object paths are checked when built)."""
-    if is_object_path(spec):
+    if is_object_path(spec) or reference_model(spec) is not None:
         return
     names = timm_model_names()
     if spec in names:
@@ -74,6 +80,8 @@ def build_model(spec: str, device: str = "meta"):
     with torch.device(device):
         if is_object_path(spec):
             model = _build_from_factory(spec)
+        elif reference_model(spec) is not None:
+            model = build_reference(reference_model(spec), _timm().create_model)
         else:
             model = _timm().create_model(spec, pretrained=False)
     return model.eval()

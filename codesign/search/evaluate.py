@@ -101,9 +101,13 @@ def measure_fidelity(model: ModelSpec, spec: FidelitySpec, choice: CompressionCh
     from codesign.fidelity import evaluate
 
     res = evaluate(model.name, choice.policy, choice.plan, input_size=graph.input_shape[1:],
-                   checkpoint=spec.checkpoint, calibration=spec.calibration, samples=spec.samples,
-                   seed=spec.seed, evaluator=spec.evaluator, graph=graph)
-    return {"fidelity": res.score, "fidelity_cosine": res.cosine_similarity, "fidelity_top1": res.top1_agreement}
+                   checkpoint=spec.checkpoint, dataset=spec.dataset, calibration=spec.calibration,
+                   samples=spec.samples, seed=spec.seed, evaluator=spec.evaluator,
+                   finetune=spec.finetune if choice.finetune is None else choice.finetune,
+                   graph=graph)
+    low, high = res.top1_ci95 if res.metric == "top1" else (None, None)
+    return {"fidelity": res.score, "fidelity_low": low, "fidelity_high": high, "fidelity_metric": res.metric,
+            "fidelity_cosine": res.cosine_similarity, "fidelity_agreement": res.top1_agreement}
 
 
 def build_workload(graph, choice: CompressionChoice) -> Workload:

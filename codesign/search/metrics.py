@@ -31,11 +31,13 @@ METRICS = {m.name: m for m in [
     Metric("dram_bytes", MINIMIZE, None, "off-chip traffic per inference"),
     Metric("utilization", MAXIMIZE, None, "MACs done / MACs the arrays could do"),
     *[Metric(f"{r}_util", MINIMIZE, "device", f"{r} used / available on the device") for r in RESOURCE_ORDER],
-    Metric("fidelity", MAXIMIZE, "fidelity", "compressed vs float model (cosine, or your evaluator)"),
+    Metric("fidelity", MAXIMIZE, "fidelity", "top-1 accuracy on the test split (or your evaluator, or the "
+                                              "cosine proxy when asked for)"),
 ]}
 HARDWARE_METRICS = ("latency_ms", "fps", "energy_mj", "edp_mj_ms", "cycles", "dram_bytes", "utilization")
 DEVICE_COLUMNS = ("fits", "first_overflow", *[f"{r}_{s}" for r in RESOURCE_ORDER for s in ("used", "util")])
-FIDELITY_COLUMNS = ("fidelity", "fidelity_cosine", "fidelity_top1")
+FIDELITY_COLUMNS = ("fidelity", "fidelity_low", "fidelity_high", "fidelity_metric", "fidelity_cosine",
+                    "fidelity_agreement")
 
 
 def metric(name: str, what: str) -> Metric:

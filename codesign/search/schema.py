@@ -97,10 +97,12 @@ class CompressionChoice:
     """The compression of one point: what the workload and the fidelity measurement depend on."""
     policy: PrecisionPolicy
     plan: PrunePlan
+    finetune: int | None = None     # recovery fine-tuning epochs when the space searches them
 
     @cached_property
     def key(self) -> str:
-        return content_hash({"precision": self.policy.spec, "pruning": self.plan.to_dict()})
+        extra = {"finetune": self.finetune} if self.finetune is not None else {}
+        return content_hash({"precision": self.policy.spec, "pruning": self.plan.to_dict(), **extra})
 
     @property
     def precision_spec(self) -> str:
@@ -115,10 +117,11 @@ class CompressionChoice:
         return Bits(8, 8)
 
     @classmethod
-    def build(cls, default: str | None, groups, bits_by_group: dict, heads: dict, mlp) -> CompressionChoice:
+    def build(cls, default: str | None, groups, bits_by_group: dict, heads: dict, mlp,
+              finetune: int | None = None) -> CompressionChoice:
         rules = tuple(Rule(key, Bits.parse(bits_by_group[g.name])) for g in groups for key in g.ops)
         policy = PrecisionPolicy(**({"default": Bits.parse(default)} if default else {}), rules=rules)
-        return cls(policy, PrunePlan(**heads, mlp_keep_ratio=mlp))
+        return cls(policy, PrunePlan(**heads, mlp_keep_ratio=mlp), finetune)
 
 
 def _widths(raw, field: str) -> tuple[str, ...]:
@@ -139,10 +142,11 @@ def _ratio(value, field: str, what: str) -> float:
 
 
 def parse_compression(data) -> dict:
-    """DesignSpace fields: precision_default, precision_groups, heads_ratio, heads_per_block, mlp_ratio."""
-    _keys(data, "compression", ("precision", "heads", "mlp_keep_ratio"))
+    """DesignSpace fields: precision_default, precision_groups, heads_ratio, heads_per_block, mlp_ratio,
+    finetune (recovery fine-tuning epochs as a knob: fidelity only, the hardware does not change)."""
+    _keys(data, "compression", ("precision", "heads", "mlp_keep_ratio", "finetune"))
     out = {"precision_default": None, "precision_groups": (), "heads_ratio": None, "heads_per_block": None,
-           "mlp_ratio": None}
+           "mlp_ratio": None, "finetune": None}
     prec = data.get("precision") or {}
     _keys(prec, "compression.precision", ("default", "groups"))
     if "default" in prec:
@@ -185,6 +189,13 @@ def parse_compression(data) -> dict:
         field = "compression.mlp_keep_ratio"
         ratios = tuple(_ratio(v, field, "MLP hidden units") for v in _as_list(data["mlp_keep_ratio"]))
         out["mlp_ratio"] = Knob.of("mlp_keep_ratio", ratios, "compression", field)
+    if "finetune" in data:
+        field = "compression.finetune"
+        epochs = _as_list(data["finetune"])
+        for e in epochs:
+            if isinstance(e, bool) or not isinstance(e, int) or e < 0:
+                raise UserError(f"{field}: {e!r} is not valid; give fine-tuning epochs >= 0")
+        out["finetune"] = Knob.of("finetune", tuple(epochs), "compression", field)
     return out
 
 
@@ -224,29 +235,55 @@ def parse_constraints(data) -> Constraints:
 
 @dataclass(frozen=True)
 class FidelitySpec:
-    """How fidelity is measured (see `codesign.fidelity.evaluate`)."""
+    """How fidelity is measured (see `codesign.fidelity.evaluate`): top-1 accuracy when the model has
+    trained weights and labelled data; the cosine proxy only when `proxy: cosine` asks for it."""
     samples: int = 16
     seed: int = 0
     checkpoint: str | None = None
     calibration: str | None = None
     evaluator: str | None = None
+    dataset: str | None = None
+    finetune: int = 0              # epochs of recovery fine-tuning for every compressed point
+    proxy: str | None = None       # "cosine": measure a model without labels by its logits' cosine
 
     def to_dict(self) -> dict:
-        return {"samples": self.samples, "seed": self.seed, "checkpoint": self.checkpoint,
-                "calibration": self.calibration, "evaluator": self.evaluator}
+        """The settings; dataset, finetune and proxy only when set (so older spaces keep their hashes)."""
+        out = {"samples": self.samples, "seed": self.seed, "checkpoint": self.checkpoint,
+               "calibration": self.calibration, "evaluator": self.evaluator}
+        extra = {"dataset": self.dataset, "finetune": self.finetune, "proxy": self.proxy}
+        return {**out, **{k: v for k, v in extra.items() if v}}
+
+    def check_measurable(self, model: str, finetune: int = 0) -> None:
+        """Refuse a fidelity that would silently be the proxy: random weights have no accuracy.
+        `finetune`: the most fine-tuning epochs the space's knob asks for."""
+        from codesign.frontend.reference import reference_model
+
+        labelled = reference_model(model) is not None or (self.checkpoint and self.dataset)
+        if not (labelled or self.evaluator or self.proxy):
+            raise UserError(f"fidelity of {model}: no accuracy to measure (random weights or no labelled data); "
+                            "use a reference model (ref_vit_mnist), give fidelity.checkpoint and "
+                            "fidelity.dataset, or set fidelity.proxy: cosine to search on the logit-cosine proxy")
+        if (self.finetune or finetune) and not labelled:
+            raise UserError(f"fine-tuning (fidelity.finetune, compression.finetune) needs labelled data: "
+                            f"{model} has none")
 
 
 def parse_fidelity(data) -> FidelitySpec:
-    _keys(data, "fidelity", ("samples", "seed", "checkpoint", "calibration", "evaluator"))
-    samples, seed = data.get("samples", 16), data.get("seed", 0)
+    _keys(data, "fidelity", ("samples", "seed", "checkpoint", "calibration", "evaluator", "dataset", "finetune",
+                             "proxy"))
+    samples, seed, finetune = data.get("samples", 16), data.get("seed", 0), data.get("finetune", 0)
     if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
         raise UserError(f"fidelity.samples {samples!r} is not valid; give an integer >= 1")
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise UserError(f"fidelity.seed {seed!r} is not valid; give an integer")
+    if isinstance(finetune, bool) or not isinstance(finetune, int) or finetune < 0:
+        raise UserError(f"fidelity.finetune {finetune!r} is not valid; give a number of epochs >= 0")
+    if data.get("proxy") not in (None, "cosine"):
+        raise UserError(f"fidelity.proxy {data.get('proxy')!r} is not valid; the one proxy is cosine")
     texts = {}
-    for key in ("checkpoint", "calibration", "evaluator"):
+    for key in ("checkpoint", "calibration", "evaluator", "dataset"):
         value = data.get(key)
         if value is not None and not isinstance(value, str):
             raise UserError(f"fidelity.{key} {value!r} is not valid; give a path or name")
         texts[key] = value
-    return FidelitySpec(samples, seed, **texts)
+    return FidelitySpec(samples, seed, **texts, finetune=finetune, proxy=data.get("proxy"))

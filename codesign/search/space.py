@@ -41,6 +41,7 @@ class DesignSpace:
     heads_ratio: Knob | None
     heads_per_block: tuple[int, ...] | None        # kept-head counts each attention may take
     mlp_ratio: Knob | None
+    finetune: Knob | None
     objectives: tuple[str, ...]
     constraints: Constraints
     fidelity: FidelitySpec
@@ -60,6 +61,8 @@ class DesignSpace:
             knobs += [Knob(f"heads.{name}", self.heads_per_block, "compression") for name in self.attention_names]
         if self.mlp_ratio:
             knobs.append(self.mlp_ratio)
+        if self.finetune:
+            knobs.append(self.finetune)
         return tuple(knobs)
 
     @cached_property
@@ -164,7 +167,8 @@ class DesignSpace:
         else:
             heads = {}
         mlp = point[self.mlp_ratio.name] if self.mlp_ratio else None
-        return CompressionChoice.build(default, self.precision_groups, policy_bits, heads, mlp)
+        finetune = point[self.finetune.name] if self.finetune else None
+        return CompressionChoice.build(default, self.precision_groups, policy_bits, heads, mlp, finetune)
 
     # --- checks ----------------------------------------------------------------------------
     def bind(self, graph) -> DesignSpace:
@@ -194,13 +198,15 @@ class DesignSpace:
 
     def check_satisfiable(self) -> None:
         """Refuse a space no point of which can be feasible for a reason visible before simulating."""
+        if self.measures_fidelity:
+            self.fidelity.check_measurable(self.model.name, max(self.finetune.choices) if self.finetune else 0)
         for bound in self.constraints.bounds:
             if bound.minimum is not None and bound.maximum is not None and bound.minimum > bound.maximum:
                 raise UserError(f"constraints.{bound.metric}: min {bound.minimum:g} > max {bound.maximum:g}; "
                                 "no point can meet both")
             if bound.metric == "fidelity" and not self.fidelity.evaluator and (bound.minimum or 0) > 1:
-                raise UserError(f"constraints.fidelity: min {bound.minimum:g} cannot be met; the cosine "
-                                "similarity is at most 1")
+                raise UserError(f"constraints.fidelity: min {bound.minimum:g} cannot be met; accuracy and the "
+                                "cosine similarity are at most 1")
         if self.constraints.fits_device:
             self._check_some_accelerator_fits()
 

@@ -14,6 +14,7 @@ from codesign.transforms.precision import split_entries
 
 _ACTIVATION_FAMILIES = ("gelu", "activation")
 HeadValue = int | tuple[int, ...]   # a kept-head count, or the indices of the heads to keep
+IMPORTANCE_SCORES = ("l1", "taylor")  # weight L1 norm; first-order Taylor on labelled calibration data
 
 
 def _round_half_up(value: float) -> int:
@@ -35,14 +36,19 @@ class PrunePlan:
     (block or attention name -> kept-head count or the indices of the heads to keep; the other
     attentions keep all heads). Which heads a count keeps is decided by importance (see
     `most_important`); the IR needs only the counts. `mlp_keep_ratio` keeps that fraction of the MLP
-    hidden units of every transformer block.
+    hidden units of every transformer block. `importance` says how heads and units are ranked on the
+    real model (one of IMPORTANCE_SCORES; None: Taylor when labelled data is there, else L1).
     """
     keep_ratio: float | None = None
     keep_counts: tuple[int, ...] | None = None
     per_block: tuple[tuple[str, HeadValue], ...] = ()
     mlp_keep_ratio: float | None = None
+    importance: str | None = None
 
     def __post_init__(self):
+        if self.importance is not None and self.importance not in IMPORTANCE_SCORES:
+            raise UserError(f"--prune-importance {self.importance!r} is not valid; "
+                            f"give one of {', '.join(IMPORTANCE_SCORES)}")
         forms = (self.keep_ratio is not None) + (self.keep_counts is not None) + bool(self.per_block)
         if forms > 1:
             raise UserError("--prune-heads: give one form: a ratio, a list of counts, or BLOCK=COUNT entries")
@@ -81,7 +87,10 @@ class PrunePlan:
         return None
 
     def to_dict(self) -> dict:
-        return {"prune_heads": self.heads_spec, "mlp_keep_ratio": self.mlp_keep_ratio}
+        out = {"prune_heads": self.heads_spec, "mlp_keep_ratio": self.mlp_keep_ratio}
+        if self.importance is not None:
+            out["prune_importance"] = self.importance
+        return out
 
 
 def parse_prune(heads: str | float | None = None, mlp: str | float | None = None) -> PrunePlan:
