@@ -107,25 +107,26 @@ def _ceil_div(a, b):
 
 
 @njit
-def fold_sum(extent, tile, granule):
-    """Sum over the tiles of `extent` (cut into `tile`s) of ceil(tile_i / granule)."""
+def _per_tile(extent, tile, granule, floor):
+    """Sum over the tiles of `extent` (cut into `tile`s) of max(ceil(tile_i / granule), floor)."""
     full = extent // tile
     rest = extent - full * tile
-    total = full * _ceil_div(tile, granule)
+    total = full * max(_ceil_div(tile, granule), floor)
     if rest > 0:
-        total += _ceil_div(rest, granule)
+        total += max(_ceil_div(rest, granule), floor)
     return total
 
 
 @njit
+def fold_sum(extent, tile, granule):
+    """Folds of `granule` over the tiles of `extent`: sum of ceil(tile_i / granule)."""
+    return _per_tile(extent, tile, granule, 0)
+
+
+@njit
 def _stream_sum(extent, tile, floor):
-    """Sum over the tiles of `extent` of max(tile_i, floor): a pipelined fold's length."""
-    full = extent // tile
-    rest = extent - full * tile
-    total = full * max(tile, floor)
-    if rest > 0:
-        total += max(rest, floor)
-    return total
+    """A pipelined fold's length summed over the tiles of `extent`: sum of max(tile_i, floor)."""
+    return _per_tile(extent, tile, 1, floor)
 
 
 @njit
@@ -175,33 +176,33 @@ def _conv_a_pass(layer, tm):
 
 
 @njit
+def _k_on_rows(r, c, pipe, k, tk, across, t_across, stream, t_stream):
+    """WS and IS (k on the R rows, `across` on the C columns, `stream` through time): fold work,
+    reads of the streamed operand (once per column fold), of the pinned one (once per stream tile)
+    and partial-sum writes (once per k fold)."""
+    folds = fold_sum(k, tk, r) * fold_sum(across, t_across, c)
+    tiles = _ceil_div(stream, t_stream)
+    if pipe:
+        work = folds * _stream_sum(stream, t_stream, r) + 2 * r + c - 2
+    else:
+        work = folds * (tiles * (2 * r + c - 2) + stream)
+    streamed = fold_sum(across, t_across, c) * float(stream * k)
+    pinned = float(tiles * k * across)
+    return float(work), streamed, pinned, fold_sum(k, tk, r) * float(stream * across)
+
+
+@njit
 def _compute(layer, hw, tm, tn, tk, kt_spill):
     """Fold work (before packing) and buffer<->array elements (a, b, o write, o read)."""
     r, c = layer.rows, layer.cols
     m, n, k = layer.m, layer.n, layer.k
     pipe = hw.pipelined_folds
-    if layer.df == DF_WS:          # rows <- k, cols <- n, time <- m
-        folds = fold_sum(k, tk, r) * fold_sum(n, tn, c)
-        mt = _ceil_div(m, tm)
-        if pipe:
-            work = folds * _stream_sum(m, tm, r) + 2 * r + c - 2
-        else:
-            work = folds * (mt * (2 * r + c - 2) + m)
-        a_reads = fold_sum(n, tn, c) * float(m * k)
-        b_reads = float(mt * k * n)
-        o_writes = fold_sum(k, tk, r) * float(m * n)
-        return float(work), a_reads, b_reads, o_writes, o_writes - float(m * n)
-    if layer.df == DF_IS:          # rows <- k, cols <- m, time <- n
-        folds = fold_sum(k, tk, r) * fold_sum(m, tm, c)
-        nt = _ceil_div(n, tn)
-        if pipe:
-            work = folds * _stream_sum(n, tn, r) + 2 * r + c - 2
-        else:
-            work = folds * (nt * (2 * r + c - 2) + n)
-        a_reads = float(nt * m * k)
-        b_reads = fold_sum(m, tm, c) * float(k * n)
-        o_writes = fold_sum(k, tk, r) * float(m * n)
-        return float(work), a_reads, b_reads, o_writes, o_writes - float(m * n)
+    if layer.df == DF_WS:          # rows <- k, cols <- n, time <- m: A streams, B is pinned
+        work, a_reads, b_reads, o_writes = _k_on_rows(r, c, pipe, k, tk, n, tn, m, tm)
+        return work, a_reads, b_reads, o_writes, o_writes - float(m * n)
+    if layer.df == DF_IS:          # rows <- k, cols <- m, time <- n: B streams, A is pinned
+        work, b_reads, a_reads, o_writes = _k_on_rows(r, c, pipe, k, tk, m, tm, n, tn)
+        return work, a_reads, b_reads, o_writes, o_writes - float(m * n)
     if layer.df == DF_OS:          # rows <- m, cols <- n, time <- k
         folds = fold_sum(m, tm, r) * fold_sum(n, tn, c)
         chunks = kt_spill          # the array drains its accumulators once per k chunk (tile)
@@ -436,23 +437,23 @@ def _metrics(objective, cost, fixed_energy):
 
 
 @njit
-def _distinct_order(order, t_m, t_n, t_k):
-    """False when `order` ranks the loops with more than one trip the same as an earlier order
-    (loops of one trip do not matter), so the search can skip it."""
+def _nontrivial_rank(order, t_m, t_n, t_k):
+    """`order` with its one-trip loops dropped, as one integer (loops of one trip do not matter)."""
     key = 0
     for p in range(3):
         d = ORDERS[order, p]
         trips = t_m if d == DIM_M else (t_n if d == DIM_N else t_k)
         if trips > 1:
             key = key * 4 + d + 1
+    return key
+
+
+@njit
+def _distinct_order(order, t_m, t_n, t_k):
+    """False when an earlier order ranks the loops with more than one trip the same way."""
+    key = _nontrivial_rank(order, t_m, t_n, t_k)
     for earlier in range(order):
-        other = 0
-        for p in range(3):
-            d = ORDERS[earlier, p]
-            trips = t_m if d == DIM_M else (t_n if d == DIM_N else t_k)
-            if trips > 1:
-                other = other * 4 + d + 1
-        if other == key:
+        if _nontrivial_rank(earlier, t_m, t_n, t_k) == key:
             return False
     return True
 
