@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from accel_sim.errors import UserError
-from accel_sim.yaml_io import read_yaml
+from accel_sim.inputs import read_yaml
 from codesign.search.metrics import METRICS, Bound, Constraints, metric
 from codesign.search.point import content_hash
 from codesign.transforms.precision import Bits, PrecisionPolicy, Rule

@@ -176,7 +176,7 @@ def parse_precision(text: str) -> PrecisionPolicy:
 
 
 def _load_yaml(path: str) -> PrecisionPolicy:
-    from accel_sim.yaml_io import read_yaml
+    from accel_sim.inputs import read_yaml
 
     if not os.path.isfile(path):
         raise UserError(f"precision file {path!r} does not exist")
