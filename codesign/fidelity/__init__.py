@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import functools
-import importlib
+import math
 import numbers
 import os
 import time
@@ -124,14 +124,11 @@ def _source_digest(spec: str | None) -> str | None:
     """sha256 of the file behind `pkg.module:function`, so editing an evaluator or model invalidates."""
     if not spec or ":" not in spec:
         return None
-    import importlib.util
-
+    from codesign.boundary.user_code import source_file
     from codesign.fidelity.inputs import file_sha256
-    try:
-        origin = importlib.util.find_spec(spec.partition(":")[0]).origin
-    except (ImportError, AttributeError, ValueError):
-        return None
-    return file_sha256(origin) if origin and os.path.isfile(origin) else None
+
+    origin = source_file(spec)
+    return file_sha256(origin) if origin else None
 
 
 def _library_versions() -> dict:
@@ -176,10 +173,12 @@ def _measure(req: _Request, graph: Graph | None, key: str) -> FidelityResult:
     measured = compare(float_model, compressed, list(layers), data)
     score = measured.cosine_similarity
     if score_fn is not None:
+        from codesign.boundary.user_code import call
         with torch.no_grad():
-            value = score_fn(compressed, copy.deepcopy(float_model))
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise UserError(f"evaluator {req.evaluator!r} returned {type(value).__name__}, not a number")
+            value = call(score_fn, req.evaluator, "evaluator", compressed, copy.deepcopy(float_model))
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+            raise UserError(f"evaluator {req.evaluator!r} returned {str(value)[:40]} "
+                            f"({type(value).__name__}), not a finite number")
         score = float(value)
     sqnr = measured.layer_sqnr_db
     return FidelityResult(model=req.model, precision=req.policy.spec, pruning=req.plan.to_dict(),
@@ -202,16 +201,11 @@ def _float_model(model: str, seed: int, checkpoint: str | None, checkpoint_sha25
 
 
 def _load_evaluator(spec: str):
-    module_name, sep, attr = spec.partition(":")
-    if not sep or not module_name or not attr:
-        raise UserError(f"evaluator {spec!r} is not valid: write pkg.module:function")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise UserError(f"cannot import evaluator module {module_name!r}: {exc}") from None
-    function = getattr(module, attr, None)
+    from codesign.boundary.user_code import resolve
+
+    function = resolve(spec, "evaluator")
     if not callable(function):
-        raise UserError(f"evaluator {spec!r}: {module_name} has no function {attr!r}")
+        raise UserError(f"evaluator {spec!r} is a {type(function).__name__}, not a function")
     return function
 
 

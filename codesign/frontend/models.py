@@ -5,10 +5,7 @@ Also parses `--input-size`, so that a bad size is refused before anything is bui
 from __future__ import annotations
 
 import difflib
-import importlib
-import os
 import re
-import sys
 
 from codesign.errors import UserError
 
@@ -82,19 +79,11 @@ def build_model(spec: str, device: str = "meta"):
 def _build_from_factory(spec: str):
     import torch
 
-    module_name, _, attr = spec.partition(":")
-    if os.getcwd() not in sys.path:  # `codesign inspect mymodels:net` finds mymodels.py where you stand
-        sys.path.insert(0, os.getcwd())
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise UserError(f"cannot import {module_name!r} from {spec!r}: {exc}") from None
-    factory = module
-    for part in attr.split("."):
-        factory = getattr(factory, part, None)
-        if factory is None:
-            raise UserError(f"{module_name!r} has no attribute {attr!r} (from {spec!r})")
-    model = factory() if callable(factory) and not isinstance(factory, torch.nn.Module) else factory
+    from codesign.boundary.user_code import call, resolve
+
+    factory = resolve(spec, "model factory")
+    model = call(factory, spec, "model factory") if callable(factory) and not isinstance(
+        factory, torch.nn.Module) else factory
     if not isinstance(model, torch.nn.Module):
         raise UserError(f"{spec!r} returned {type(model).__name__}, not a torch.nn.Module")
     return model
