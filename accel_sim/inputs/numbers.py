@@ -84,7 +84,8 @@ def shown(value, limit: int = 40) -> str:
 
 
 def _range(field: str, integer: bool, minimum, strict, maximum) -> Range:
-    base = LIMITS.get(field.rsplit(".", 1)[-1].lstrip("-").replace("-", "_"), DEFAULT_INT if integer else DEFAULT_FLOAT)
+    name = field.rsplit(".", 1)[-1].rsplit(" ", 1)[-1].lstrip("-").replace("-", "_")   # "x.csv row 3: batch"
+    base = LIMITS.get(name, DEFAULT_INT if integer else DEFAULT_FLOAT)
     low = base.low if minimum is None else minimum
     high = base.high if maximum is None else maximum
     low_open = base.low_open if strict is None else strict

@@ -7,6 +7,7 @@ from __future__ import annotations
 import difflib
 import re
 
+from accel_sim.inputs import check_int, shown
 from codesign.errors import UserError
 
 DEFAULT_INPUT_SIZE = (3, 224, 224)
@@ -16,25 +17,22 @@ def parse_input_size(text: str | None) -> tuple[int, int, int] | None:
     """'224' -> (3, 224, 224); '3,256,256' or '3x256x256' -> (3, 256, 256); '192,256' -> (3, 192, 256)."""
     if text is None:
         return None
-    parts = [p for p in re.split(r"[,x× ]+", str(text).strip()) if p]
-    try:
-        values = [int(p) for p in parts]
-    except ValueError:
-        values = []
-    if len(values) not in (1, 2, 3) or any(v <= 0 for v in values):
-        raise UserError(f"--input-size {text!r} is not valid: give positive integers as H, H,W or C,H,W "
-                        "(for example 224 or 3,224,224)")
+    parts = re.split(r"\s*[,x×]\s*|\s+", str(text).strip())
+    usage = ("give positive integers as H, H,W or C,H,W (for example 224 or 3,224,224)")
+    if not 1 <= len(parts) <= 3 or not all(p.isdigit() and len(p) < 12 for p in parts):
+        raise UserError(f"--input-size {shown(text)} is not valid: {usage}")
+    values = [int(p) for p in parts]
     if len(values) == 1:
-        return (3, values[0], values[0])
-    if len(values) == 2:
-        return (3, values[0], values[1])
+        values = [3, values[0], values[0]]
+    elif len(values) == 2:
+        values = [3, *values]
+    for name, value in zip(("channels", "height", "width"), values):
+        check_int(value, f"--input-size {name}")
     return tuple(values)  # type: ignore[return-value]
 
 
 def check_batch(batch: int) -> int:
-    if int(batch) != batch or batch <= 0:
-        raise UserError(f"--batch {batch} is not valid: give a positive integer")
-    return int(batch)
+    return check_int(batch, "--batch")
 
 
 def is_object_path(spec: str) -> bool:

@@ -78,6 +78,8 @@ def connect_dask(address: str, timeout_s: float = DASK_TIMEOUT_S):
         from distributed import Client
     except ImportError:
         raise UserError("--dask needs dask.distributed: pip install 'dask[distributed]'") from None
+    from codesign.boundary.services import check_dask_address
+    check_dask_address(address)
     for name in ("distributed", "distributed.client", "distributed.comm"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
     try:

@@ -80,6 +80,8 @@ def open_storage(url: str):
     """An Optuna RDBStorage with heartbeats, or one error line naming the URL (password hidden)."""
     import optuna
 
+    from codesign.boundary.services import check_storage_url
+    check_storage_url(url, masked_url(url))
     for attempt in range(3):    # processes that create a new database at the same time can collide once
         try:
             return optuna.storages.RDBStorage(
