@@ -44,9 +44,15 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
+    from codesign.boundary.figures import check_figures
     from codesign.scheduler import parse_overrides
-    from codesign.simulation import simulate
+    from codesign.simulation import is_topology_file, simulate
 
+    for flag in ("checkpoint", "calibration", "evaluator"):
+        if getattr(args, flag) is not None and not args.fidelity:
+            raise UserError(f"--{flag} has an effect only with --fidelity; add --fidelity or drop --{flag}")
+    if is_topology_file(args.model) and (args.input_size is not None or args.batch != 1):
+        raise UserError("--input-size and --batch need a model; a SCALE-Sim topology states its own layers")
     policy, plan = compression_choices(args)
     compress = (lambda graph: apply_compression(graph, args)) if (policy or plan) else None
     sim = simulate(args.model, args.accel, dataflow=args.dataflow,
@@ -60,6 +66,7 @@ def run(args) -> int:
             fid = evaluate(args.model, policy, plan, input_size=sim.graph.input_shape[1:] if sim.graph else None,
                            checkpoint=args.checkpoint, calibration=args.calibration, evaluator=args.evaluator)
         sim.extras["fidelity"] = fid.to_dict()
+    check_figures(sim.to_dict(), f"simulating {sim.model} on {sim.accelerator.name}")
     if args.plot:
         from codesign.plots import write_plots
         try:

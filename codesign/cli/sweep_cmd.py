@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 
+from codesign.cli.arg_types import int_option
+
 
 def add_output_arguments(p) -> None:
     """--plot and --json, shared by sweep, search and pareto (`--quiet` is every command's)."""
@@ -26,11 +28,11 @@ def add_parser(sub) -> None:
     p.add_argument("-o", "--results", default=None, metavar="FILE.csv|FILE.jsonl",
                    help="results file, one row per point, appended as they arrive; an existing one is "
                         "resumed (default: SPACE.sweep.csv in the current directory)")
-    p.add_argument("--samples", type=int, default=None, metavar="N",
+    p.add_argument("--samples", type=int_option("--samples", maximum=10**9), default=None, metavar="N",
                    help="evaluate N points drawn at random (default: the whole grid)")
-    p.add_argument("--seed", type=int, default=0, help="seed of --samples (default 0)")
+    p.add_argument("--seed", type=int_option("--seed"), default=0, help="seed of --samples (default 0)")
     where = p.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=int, default=None, metavar="N",
+    where.add_argument("--workers", type=int_option("--workers"), default=None, metavar="N",
                        help="local worker processes (default: one per core; 1 runs in this process)")
     where.add_argument("--dask", default=None, metavar="ADDRESS",
                        help="run on a Dask cluster, e.g. tcp://10.0.0.5:8786 (`dask scheduler`, `dask worker`)")

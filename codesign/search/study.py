@@ -19,7 +19,7 @@ from codesign.search.evaluate import Evaluator, result_columns
 from codesign.search.metrics import METRICS, objective_value
 from codesign.search.pareto import front_stem, pareto_front, write_front
 from codesign.search.point import content_hash
-from codesign.search.results_io import write_rows
+from codesign.search.results_io import results_format, write_rows
 from codesign.search.space import DesignSpace, load_space
 from codesign.search.sweep import default_path, extract_graph
 from codesign.search.target import TargetReport, scan_space, target_report, unreachable_report
@@ -151,6 +151,7 @@ def run_search(space, trials: int, *, seed: int = 0, storage: str | None = None,
     space = load_space(space).with_overrides(device=device, target_fps=target_fps)
     storage = storage or f"sqlite:///{default_path(space, 'optuna', '.db')}"
     results = results or default_path(space, "search", ".csv")
+    results_format(results)      # a wrong -o fails now, not after the search
     with _quiet_optuna() as optuna:
         store = open_storage(storage)
         start = time.perf_counter()
