@@ -17,9 +17,6 @@ MAX_IMAGE_PIXELS = 50_000_000
 MAX_IMAGE_BYTES = 256 << 20     # a 50-megapixel uncompressed RGB TIFF is 150 MB
 
 
-_warned: set[str] = set()
-
-
 class SkippedInputWarning(UserWarning):
     """Something a user gave was not used (a non-image in a calibration folder, ...)."""
 
@@ -45,8 +42,7 @@ def image_files(directory: str, samples: int) -> list[str]:
                         f"({', '.join(IMAGE_EXTENSIONS)}) directly inside it{extra}")
     note = (f"calibration directory {directory!r}: skipped {len(skipped)} entries that are not image files "
             f"({', '.join(skipped[:3])}{', ...' if len(skipped) > 3 else ''})")
-    if skipped and note not in _warned:     # the folder is listed twice (digest, then reading): say it once
-        _warned.add(note)
+    if skipped:      # the folder is listed twice (digest, then reading): the CLI shows the line once
         warnings.warn(note, SkippedInputWarning, stacklevel=2)
     return images[:samples]
 

@@ -50,7 +50,7 @@ def resolve(spec: str, what: str):
             raise UserError(f"cannot import {module_name!r} for {what} {spec!r}: no such module "
                             "(is it in the working directory or installed?)") from None
         raise UserCodeError(f"{what} {spec!r} failed at import: {_why(exc)} (--debug shows its traceback)") from exc
-    except Exception as exc:           # SyntaxError, or anything their module raises at import
+    except (Exception, SystemExit) as exc:   # SyntaxError, or anything their module raises or exits with
         raise UserCodeError(f"{what} {spec!r} failed at import: {_why(exc)} (--debug shows its traceback)") from exc
     target = module
     for part in attr.split("."):
@@ -67,5 +67,5 @@ def call(function, spec: str, what: str, *args):
         return function(*args)
     except UserError:
         raise
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:    # their sys.exit() must not end our command silently
         raise UserCodeError(f"{what} {spec!r} raised {_why(exc)} (--debug shows its traceback)") from exc

@@ -57,11 +57,14 @@ def main(argv: list[str] | None = None) -> int:
     from codesign.progress import set_quiet
     set_quiet(getattr(args, "quiet", False))
     debug = getattr(args, "debug", False) or os.environ.get("CODESIGN_DEBUG", "") not in ("", "0")
-    shown_before = warnings.showwarning
-    if not debug:     # a warning is one line too (Python's form is two, with the source line)
-        warnings.showwarning = _warning_line
+    shown_before, held = warnings.showwarning, []
+    if not debug:     # a warning is one line, shown when the command ends; a failure shows only its error
+        warnings.showwarning = lambda message, *_, **__: held.append(one_line(message))
     try:
-        return int(args.run(args) or 0)
+        code = int(args.run(args) or 0)
+        for message in dict.fromkeys(held):
+            sys.stderr.write(f"codesign: warning: {message}\n")
+        return code
     except UserError as exc:
         if debug:
             traceback.print_exc()
@@ -81,6 +84,3 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         warnings.showwarning = shown_before
 
-
-def _warning_line(message, category, filename, lineno, file=None, line=None) -> None:
-    (file or sys.stderr).write(f"codesign: warning: {one_line(message)}\n")
