@@ -13,6 +13,7 @@ import os
 import time
 from dataclasses import dataclass
 
+from accel_sim.inputs import check_int
 from codesign.errors import UserError
 from codesign.fidelity import cache
 from codesign.ir import Graph
@@ -72,8 +73,7 @@ def evaluate(model: str, precision: PrecisionPolicy | str | None = None,
         parse_precision(precision) if precision is not None else PrecisionPolicy())
     plan = pruning if isinstance(pruning, PrunePlan) else (
         parse_prune(pruning) if pruning is not None else PrunePlan())
-    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
-        raise UserError(f"fidelity samples {samples!r} is not valid: give a positive integer")
+    check_int(samples, "fidelity samples")
     if checkpoint is not None and not os.path.isfile(checkpoint):
         raise UserError(f"checkpoint {checkpoint!r} does not exist")
     if graph is not None and (graph.model != model

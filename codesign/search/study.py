@@ -15,6 +15,7 @@ import warnings
 from dataclasses import dataclass, field
 
 from accel_sim.errors import UserError
+from accel_sim.inputs import check_int
 from codesign.search.evaluate import Evaluator, result_columns
 from codesign.search.metrics import METRICS, objective_value
 from codesign.search.pareto import front_stem, pareto_front, write_front
@@ -143,11 +144,9 @@ def run_search(space, trials: int, *, seed: int = 0, storage: str | None = None,
                target_fps: float | None = None, device: str | None = None, population: int | None = None,
                results: str | None = None, quiet: bool = True, graph=None) -> SearchResult:
     """Run the study until it has `trials` finished trials (a resumed study runs only the rest)."""
-    if isinstance(trials, bool) or not isinstance(trials, int) or trials < 1:
-        raise UserError(f"--trials {trials!r} is not valid; give an integer >= 1")
-    if population is not None and (isinstance(population, bool) or not isinstance(population, int)
-                                   or population < 2):
-        raise UserError(f"--population {population!r} is not valid; give an integer >= 2")
+    check_int(trials, "--trials")
+    if population is not None:
+        check_int(population, "--population")
     space = load_space(space).with_overrides(device=device, target_fps=target_fps)
     storage = storage or f"sqlite:///{default_path(space, 'optuna', '.db')}"
     results = results or default_path(space, "search", ".csv")
