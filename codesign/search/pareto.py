@@ -65,9 +65,12 @@ def write_front(front: list[dict], columns: list[str], objectives, stem: str) ->
     csv_path, json_path = f"{stem}.csv", f"{stem}.json"
     try:
         write_rows(csv_path, columns, front)
-        with open(json_path, "w", encoding="utf-8") as fh:
+        tmp = f"{json_path}.{os.getpid()}.tmp"
+        with open(tmp, "w", encoding="utf-8") as fh:
             json.dump({"objectives": {o: METRICS[o].direction for o in objectives}, "count": len(front),
-                       "points": [{c: plain(row.get(c)) for c in columns} for row in front]}, fh, indent=1)
+                       "points": [{c: plain(row.get(c)) for c in columns} for row in front]}, fh, indent=1,
+                      allow_nan=False)
+        os.replace(tmp, json_path)      # whole or not at all
     except OSError as err:
         raise UserError(f"cannot write the front to {stem!r}: {err.strerror}") from None
     return [csv_path, json_path]

@@ -9,6 +9,8 @@ import io
 import json
 import math
 import os
+import tempfile
+import warnings
 
 from accel_sim.errors import UserError
 from accel_sim.inputs import read_text
@@ -54,11 +56,13 @@ def _parse_cell(column: str, text: str):
 
 
 def _drop_torn_tail(path: str) -> None:
-    """A process killed mid-write leaves a last line without its newline: cut it off."""
+    """A process killed mid-write leaves a last line without its newline: cut it off, and say so."""
     with open(path, "rb+") as fh:
         data = fh.read()
         if data and not data.endswith(b"\n"):
             fh.truncate(data.rfind(b"\n") + 1)
+            warnings.warn(f"results file {path!r}: dropped a truncated last line (a run was stopped mid-write); "
+                          "its point is evaluated again", stacklevel=3)
 
 
 def column_kinds(columns) -> dict[str, str]:
@@ -117,11 +121,11 @@ class ResultsWriter:
         self.done: set[str] = set()
         resumed = os.path.exists(path) and os.path.getsize(path) > 0
         if resumed:
-            _drop_torn_tail(path)
-            found, rows = read_results(path)
+            found, rows = read_results(path)       # the file is checked before anything in it is cut
             if found and found != self.columns:
                 raise UserError(f"results file {path!r} was written for another space (its columns differ); "
                                 "give another file name or delete it")
+            _drop_torn_tail(path)
             self.done = {row["hash"] for row in rows}
             resumed = bool(found)
         folder = os.path.dirname(os.path.abspath(path))
@@ -154,9 +158,20 @@ class ResultsWriter:
 
 
 def write_rows(path: str, columns: list[str], rows: list[dict]) -> None:
-    """Write a whole file at once (replacing it): an exported study, a front."""
-    if os.path.exists(path):
-        os.remove(path)
-    with ResultsWriter(path, columns) as writer:
-        for row in rows:
-            writer.write(row)
+    """Write a whole file (an exported study, a front) under a temporary name, then rename it over
+    `path`: an interrupted write never leaves half a file for the next run to trip over."""
+    folder, name = os.path.split(os.path.abspath(path))
+    try:
+        os.makedirs(folder, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=results_format(path), dir=folder)
+    except OSError as err:
+        raise UserError(f"cannot write results file {path!r}: {err.strerror or err}") from None
+    os.close(fd)
+    try:
+        with ResultsWriter(tmp, columns) as writer:
+            for row in rows:
+                writer.write(row)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
