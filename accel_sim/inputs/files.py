@@ -57,22 +57,21 @@ def read_text(path, what: str, label: str | None = None, limit: int = MAX_TEXT_B
     return decode_text(read_bytes(path, what, limit), what, label or path)
 
 
-class _BoundedLoader(yaml.SafeLoader):
-    """yaml.SafeLoader refusing documents nested deeper than MAX_YAML_DEPTH while composing."""
+# libyaml when PyYAML has it (10x faster on a large file); the pure-Python loader otherwise.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-    def __init__(self, stream):
-        super().__init__(stream)
-        self._depth = 0
 
-    def compose_node(self, parent, index):
-        self._depth += 1
-        try:
-            if self._depth > MAX_YAML_DEPTH:
-                mark = self.peek_event().start_mark
-                raise yaml.YAMLError(f"nested deeper than {MAX_YAML_DEPTH} levels at line {mark.line + 1}")
-            return super().compose_node(parent, index)
-        finally:
-            self._depth -= 1
+def _check_depth(text: str, label: str) -> None:
+    """Refuse collections nested deeper than MAX_YAML_DEPTH, from the event stream (no recursion)."""
+    depth = 0
+    for event in yaml.parse(text, Loader=_LOADER):
+        if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            depth += 1
+            if depth > MAX_YAML_DEPTH:
+                raise UserError(f"{label}: YAML nested deeper than {MAX_YAML_DEPTH} levels "
+                                f"(line {event.start_mark.line + 1})")
+        elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+            depth -= 1
 
 
 def _expanded_nodes(root) -> int:
@@ -102,22 +101,24 @@ def _expanded_nodes(root) -> int:
 
 def parse_yaml(text: str, label: str):
     """Parse YAML text within the depth and size budgets; UserError with line and column."""
-    loader = _BoundedLoader(text)
     try:
-        root = loader.get_single_node()
-        if root is None:
-            return None
-        if _expanded_nodes(root) > MAX_YAML_NODES:
-            raise UserError(f"{label}: more than {MAX_YAML_NODES:,} YAML nodes once its aliases are expanded; "
-                            "write the values out or use a smaller file")
-        return loader.construct_document(root)
+        _check_depth(text, label)
+        loader = _LOADER(text)
+        try:
+            root = loader.get_single_node()
+            if root is None:
+                return None
+            if _expanded_nodes(root) > MAX_YAML_NODES:
+                raise UserError(f"{label}: more than {MAX_YAML_NODES:,} YAML nodes once its aliases are expanded; "
+                                "write the values out or use a smaller file")
+            return loader.construct_document(root)
+        finally:
+            loader.dispose()
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(err, "problem", None) or str(err) or "not valid YAML"
+        problem = getattr(err, "problem", None) or "not valid YAML"
         raise UserError(f"{label}: malformed YAML{at}: {problem}") from None
-    finally:
-        loader.dispose()
 
 
 def read_yaml(path, what: str, label: str | None = None):

@@ -15,15 +15,16 @@ CONNECT_TIMEOUT_S = 3.0     # a LAN or cloud host answers a TCP connect in milli
 DASK_SCHEMES = ("tcp", "tls", "ws", "wss", "ucx", "inproc")
 DASK_DEFAULT_PORT = 8786    # `dask scheduler`'s default port (Dask distributed documentation)
 DB_DEFAULT_PORTS = {"postgresql": 5432, "mysql": 3306, "mariadb": 3306, "mssql": 1433, "oracle": 1521}
-_HOST = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?)$")
+_LABEL = r"[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?"
+_HOST = re.compile(rf"^(\[[0-9A-Fa-f:.]+\]|{_LABEL}(\.{_LABEL})*)$")      # [IPv6] or dot-separated labels
 
 
 def _reachable(host: str, port: int, what: str, label: str, hint: str) -> None:
     try:
         with socket.create_connection((host.strip("[]"), port), timeout=CONNECT_TIMEOUT_S):
             return
-    except OSError as err:
-        reason = err.strerror or type(err).__name__
+    except (OSError, UnicodeError, ValueError) as err:     # UnicodeError: a name IDNA cannot encode
+        reason = getattr(err, "strerror", None) or type(err).__name__
         raise UserError(f"{what} {label!r}: nothing answers at {host}:{port} within {CONNECT_TIMEOUT_S:g} s "
                         f"({reason}); {hint}") from None
 

@@ -13,6 +13,8 @@ from codesign.ir import Graph
 from codesign.transforms import (PrecisionPolicy, PrunePlan, apply_precision, apply_pruning, parse_precision,
                                  parse_prune)
 
+SHOWN_WARNINGS = 5      # rules that match nothing: the first few, then a count
+
 
 def add_compression_arguments(parser) -> None:
     group = parser.add_argument_group("compression")
@@ -51,6 +53,9 @@ def apply_compression(graph: Graph, args) -> Graph:
             graph = apply_pruning(graph, plan)
         if policy is not None:
             graph = apply_precision(graph, policy)
-    for warning in caught:
-        sys.stderr.write(f"codesign: warning: {str(warning.message).splitlines()[0]}\n")
+    lines = [str(warning.message).splitlines()[0] for warning in caught]
+    for line in lines[:SHOWN_WARNINGS]:
+        sys.stderr.write(f"codesign: warning: {line}\n")
+    if len(lines) > SHOWN_WARNINGS:
+        sys.stderr.write(f"codesign: warning: ... and {len(lines) - SHOWN_WARNINGS:,} more rules that match no op\n")
     return graph
