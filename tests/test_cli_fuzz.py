@@ -220,9 +220,34 @@ def test_topology_too_large_to_count(dims):
     assert_refused(["simulate", "layers.csv"], {"layers.csv": text.encode()}, "MACs")
 
 
+SPACE_NUMBERS = [("accelerator", "rows"), ("accelerator", "cols"), ("accelerator", "clock_mhz"),
+                 ("accelerator", "ifmap_kib"), ("accelerator", "dram_bandwidth_gbps"), ("accelerator", "vector_lanes"),
+                 ("model", "batch"), ("model", "input_size"), ("fidelity", "samples"), ("fidelity", "seed"),
+                 ("constraints", "fps"), ("compression", "mlp_keep_ratio")]
+
+
+@fuzz(40)
+@given(where=st.sampled_from(SPACE_NUMBERS), value=BAD_NUMBERS, as_list=st.booleans())
+def test_design_space_numbers_out_of_range(where, value, as_list):
+    section, key = where
+    data = yaml.safe_load(SPACE)
+    if section == "constraints":     # any finite bound is a valid (if unreachable) constraint
+        assume(not (isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) <= 1e300))
+        value = {"min": value}
+    elif as_list and section == "accelerator":
+        value = [8, value]
+    data.setdefault(section, {})[key] = value
+    assume(not (section == "fidelity" and key == "seed" and isinstance(value, int) and 0 <= value < 2**32))
+    assert_refused(["sweep", "space.yaml", "--workers", "1"], {"space.yaml": yaml.safe_dump(data).encode()},
+                   "space.yaml")
+
+
 NUMERIC_OPTIONS = [   # argv before the option, the option, its range
     (["inspect", "fixture_models:tiny_cnn"], "--batch", 1, 4096),
     (["simulate", "topo.csv"], "--batch", 1, 4096),
+    (["emit-hls", "fixture_models:tiny_cnn", "-o", "hls"], "--batch", 1, 4096),
+    (["sweep", "space.yaml"], "--seed", 0, 2**32 - 1),
+    (["search", "space.yaml", "--trials", "2"], "--seed", 0, 2**32 - 1),
     (["emit-hls", "fixture_models:tiny_cnn", "-o", "hls"], "--seed", 0, 2**32 - 1),
     (["emit-hls", "--from-results", "r.csv", "-o", "hls"], "--row", 0, 10**9),
     (["sweep", "space.yaml"], "--samples", 1, 10**9),
@@ -393,6 +418,13 @@ def test_calibration_folders(folder):
     files["cal"] = None
     assert_refused(["simulate", "fixture_models:tiny_cnn", "--input-size", "8", "--precision", "w8a8", "--fidelity",
                     "--calibration", "cal"], files, "calibration")
+
+
+@fuzz(4)
+@given(content=st.one_of(st.binary(max_size=300), st.just(b"PK\x03\x04" + bytes(40)), st.just(b"\x80\x02}q\x00.")))
+def test_checkpoint_files_of_random_bytes(content):
+    assert_refused(["simulate", "fixture_models:tiny_cnn", "--input-size", "8", "--precision", "w8a8", "--fidelity",
+                    "--checkpoint", "w.pt"], {"w.pt": content}, "checkpoint")
 
 
 # --- a few cases by hand, and the real executable -------------------------------------------------------
