@@ -24,6 +24,9 @@ EXP_IMPLS = ("lut", "poly")
 # Eyeriss PE scratchpads (Chen et al. JSSC 2017): ifmap 12, filter 224, psum 24 16-bit words;
 # a register file of another size is split in the same proportions.
 EYERISS_SPAD_WORDS = (12, 224, 24)
+# A byte per 1,000 cycles (0.2 MB/s at 200 MHz, far below any DRAM): with at most MAX_MACS per
+# simulation (accel_sim/inputs/numbers.py) moving at most ~2^52 bytes, stall cycles stay inside int64.
+MIN_DRAM_BYTES_PER_CYCLE = 1e-3
 
 
 def parse_dataflow(value, field: str = "dataflow") -> Dataflow:
@@ -209,6 +212,10 @@ class Accelerator:
         if not isinstance(self.name, str) or not self.name:
             raise UserError(f"name must be a non-empty string, got {self.name!r}")
         _num(self.clock_mhz, "clock_mhz")
+        if self.dram_bytes_per_cycle < MIN_DRAM_BYTES_PER_CYCLE:
+            raise UserError(f"dram.bandwidth_gbps {self.dram.bandwidth_gbps:g} at clock_mhz {self.clock_mhz:g} is "
+                            f"{self.dram_bytes_per_cycle:.3g} bytes per cycle, below the {MIN_DRAM_BYTES_PER_CYCLE:g} "
+                            "the simulator counts stalls for; raise the bandwidth or lower the clock")
 
     @property
     def pes(self) -> int:

@@ -1,8 +1,12 @@
 """The input boundary by its parts: files, numbers, results rows, services, links, figures, API arguments."""
+import dataclasses
+import math
 import os
 import warnings
 
 import pytest
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
 
 from accel_sim.errors import UserError
 from accel_sim.inputs import check_int, check_number, parse_float, parse_int, read_ini, read_text, read_yaml
@@ -145,7 +149,7 @@ def test_project_writer_never_writes_through_a_hard_link(tmp_path):
 def test_figures_out_of_range_are_named():
     good = {"totals": {"cycles": 10, "energy_pj": 1.0, "utilization": 0.5}, "layers": [{"name": "fc", "cycles": 3}]}
     assert figure_problem(good) is None
-    assert "fc.cycles = -3 is negative" in figure_problem({"layers": [{"name": "fc", "cycles": -3}]})
+    assert "layers[0] (fc).cycles = -3 is negative" in figure_problem({"layers": [{"name": "fc", "cycles": -3}]})
     assert "is not finite" in figure_problem({"totals": {"latency_ms": float("nan")}})
     assert "outside [0, 1]" in figure_problem({"totals": {"utilization": 1.5}})
     with pytest.raises(FigureError, match="simulating m: totals.fps = inf is not finite"):
@@ -166,3 +170,49 @@ def test_api_arguments_name_themselves(kwargs, fragment):
     with pytest.raises(UserError) as err:
         codesign.simulate(**kwargs)
     assert fragment in str(err.value)
+
+
+def test_dram_slower_than_a_byte_per_thousand_cycles_is_refused():
+    from accel_sim.config import load_accelerator
+
+    base = load_accelerator("zcu102")
+    with pytest.raises(UserError, match="bytes per cycle, below the 0.001"):
+        dataclasses.replace(base, clock_mhz=100_000, dram=dataclasses.replace(base.dram, bandwidth_gbps=0.001))
+
+
+def _log_uniform(low: float, high: float, integer: bool):
+    exponent = st.floats(math.log10(low), math.log10(high))
+    return exponent.map(lambda e: max(int(low), min(int(high), round(10 ** e))) if integer else 10 ** e)
+
+
+@settings(max_examples=25, deadline=None, derandomize=True, database=None)
+@given(rows=_log_uniform(1, 1 << 16, True), cols=_log_uniform(1, 1 << 16, True),
+       clock=_log_uniform(0.001, 100_000, False), dram=_log_uniform(0.001, 1e6, False),
+       kib=_log_uniform(1, 1 << 26, False), lanes=_log_uniform(1, 1 << 16, True),
+       dims=st.lists(st.tuples(*[_log_uniform(1, 1 << 16, True)] * 3), min_size=1, max_size=3))
+def test_every_figure_is_finite_and_in_range_at_the_bounds(tmp_path_factory, rows, cols, clock, dram, kib, lanes,
+                                                           dims):
+    """Accelerators and workloads anywhere within the boundary's ranges give figures that are finite,
+    not negative, and utilisation within [0, 1] - or a one-line UserError (e.g. a tile that fits no buffer)."""
+    import codesign
+    from accel_sim.config import load_accelerator
+
+    base = load_accelerator("zcu102")
+    buffers = type(base.buffers)(*(dataclasses.replace(b, size_kib=kib) for _, b in base.buffers.items()))
+    try:
+        accel = dataclasses.replace(base, clock_mhz=clock, dram=dataclasses.replace(base.dram, bandwidth_gbps=dram),
+                                    pe_array=dataclasses.replace(base.pe_array, rows=rows, cols=cols), buffers=buffers,
+                                    vector_unit=dataclasses.replace(base.vector_unit, lanes=lanes))
+    except UserError as err:
+        assert "bytes per cycle" in str(err)
+        return
+    topology = tmp_path_factory.mktemp("topo") / "t.csv"
+    topology.write_text("Layer, M, N, K,\n" + "".join(f"l{i},{m},{n},{k},\n" for i, (m, n, k) in enumerate(dims)))
+    try:
+        sim = codesign.simulate(str(topology), accel)
+    except UserError as err:
+        assert "\n" not in str(err)
+        event("refused: " + str(err).split(":")[0][:30])
+        return
+    event("simulated")
+    assert figure_problem(sim.result.to_dict()) is None

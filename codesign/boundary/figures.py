@@ -32,7 +32,8 @@ def figure_problem(data, where: str = "") -> str | None:
         path, key, value = stack.pop()
         if isinstance(value, dict):
             name = value.get("name") if isinstance(value.get("name"), str) else None
-            stack.extend((f"{path}{name or ''}.{k}" if name else f"{path}.{k}", k, v) for k, v in value.items())
+            prefix = f"{path} ({name})" if name else path
+            stack.extend((f"{prefix}.{k}", k, v) for k, v in value.items())
         elif isinstance(value, (list, tuple)):
             stack.extend((f"{path}[{i}]", key, v) for i, v in enumerate(value))
         elif key is not None:

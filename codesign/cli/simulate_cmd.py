@@ -66,7 +66,7 @@ def run(args) -> int:
             fid = evaluate(args.model, policy, plan, input_size=sim.graph.input_shape[1:] if sim.graph else None,
                            checkpoint=args.checkpoint, calibration=args.calibration, evaluator=args.evaluator)
         sim.extras["fidelity"] = fid.to_dict()
-    check_figures(sim.to_dict(), f"simulating {sim.model} on {sim.accelerator.name}")
+    check_figures(sim.result.to_dict(), f"simulating {sim.model} on {sim.accelerator.name}")
     if args.plot:
         from codesign.plots import write_plots
         try:
