@@ -27,6 +27,9 @@ def test_text_files_refuse_other_encodings_and_say_which(tmp_path):
     assert read_text(tmp_path / "bom.txt", "file") == "hello"
     with pytest.raises(UserError, match="is a directory"):
         read_text(tmp_path, "file")
+    os.symlink("/dev/zero", tmp_path / "zero.yaml")
+    with pytest.raises(UserError, match="is not a regular file"):
+        read_text(tmp_path / "zero.yaml", "file")
     (tmp_path / "big.txt").write_bytes(b"x" * 2048)
     with pytest.raises(UserError, match="larger than"):
         read_text(tmp_path / "big.txt", "file", limit=1024)

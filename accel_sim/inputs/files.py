@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import configparser
 import os
+import stat
 
 import yaml
 
@@ -28,6 +29,8 @@ def read_bytes(path, what: str, limit: int = MAX_TEXT_BYTES) -> bytes:
     try:
         if os.path.isdir(path):
             raise UserError(f"{what} {path!r} is a directory, not a file")
+        if os.path.exists(path) and not stat.S_ISREG(os.stat(path).st_mode):
+            raise UserError(f"{what} {path!r} is not a regular file (a device or a pipe?)")
         with open(path, "rb") as fh:
             data = fh.read(limit + 1)
     except OSError as err:
