@@ -409,6 +409,21 @@ def test_search_results_name_checked_first(path):
                    {"space.yaml": SPACE.encode()}, "results file")
 
 
+OUTPUTS = [(["simulate", "topo.csv", "--plot"], "--plot"), (["sweep", "space.yaml", "--plot"], "--plot"),
+           (["sweep", "space.yaml", "-o"], "-o/--results"), (["search", "space.yaml", "--trials", "2", "-o"], "-o"),
+           (["pareto", "res.csv", "--out"], "--out"), (["emit-hls", "fixture_models:tiny_cnn", "-o"], "output")]
+
+
+@fuzz(20)
+@given(where=st.sampled_from(OUTPUTS), place=st.sampled_from(["/proc/x", "/proc/x/y.csv", "topo.csv/x",
+                                                              "/dev/null/x", "topo.csv"]))
+def test_output_places_that_cannot_be_written(where, place):
+    argv, flag = where
+    assume(not (place == "topo.csv" and flag in ("-o/--results", "-o", "--out")))   # a file there is fine
+    files = {"topo.csv": TOPOLOGY.encode(), "space.yaml": SPACE.encode(), "res.csv": b"hash\n"}
+    assert_refused([*argv, place], files)
+
+
 @fuzz(10)
 @given(folder=st.dictionaries(st.sampled_from(["sub/", "a.png/", "notes.txt", "b.png", "c.jpg"]),
                               st.sampled_from([b"", b"\x89PNG\r\n\x1a\n", b"GIF89a", b"junk"]), min_size=1,

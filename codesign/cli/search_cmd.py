@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 from codesign.cli.arg_types import float_option, int_option
-from codesign.cli.sweep_cmd import add_output_arguments, show_progress
+from codesign.cli.sweep_cmd import add_output_arguments, check_outputs, show_progress
 
 
 def add_parser(sub) -> None:
@@ -36,6 +36,7 @@ def run(args) -> int:
     from codesign.search.pareto import front_table
     from codesign.search.study import run_search
 
+    check_outputs(args)
     result = run_search(args.space, args.trials, seed=args.seed, storage=args.storage, study_name=args.study_name,
                         target_fps=args.target_fps, device=args.device, population=args.population,
                         results=args.results, quiet=not show_progress())

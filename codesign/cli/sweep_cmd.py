@@ -16,6 +16,15 @@ def add_output_arguments(p) -> None:
     p.add_argument("--json", action="store_true", help="print the summary and the front as JSON")
 
 
+def check_outputs(args) -> None:
+    """--plot DIR and -o FILE checked before the work starts."""
+    from codesign.boundary.outputs import check_output_dir, check_output_file
+    if args.plot:
+        check_output_dir(args.plot, "--plot")
+    if getattr(args, "results", None):
+        check_output_file(args.results, "-o/--results")
+
+
 def show_progress() -> bool:
     """A progress bar only on a terminal and without --quiet, like the other commands' progress lines."""
     from codesign.progress import enabled
@@ -47,6 +56,7 @@ def run(args) -> int:
     from codesign.search.results_io import read_results
     from codesign.search.sweep import run_sweep
 
+    check_outputs(args)
     result = run_sweep(args.space, args.results, samples=args.samples, seed=args.seed, workers=args.workers,
                        dask=args.dask, device=args.device, quiet=not show_progress())
     plots = []
