@@ -406,7 +406,7 @@ def test_storage_urls(url):
 @given(path=st.sampled_from(["results.txt", "results", "r.csv.bak", "dir/", "r.json"]))
 def test_search_results_name_checked_first(path):
     assert_refused(["search", "space.yaml", "--trials", "2", "-o", path, "--storage", "sqlite:///s.db"],
-                   {"space.yaml": SPACE.encode()}, "results file")
+                   {"space.yaml": SPACE.encode()}, "results")
 
 
 OUTPUTS = [(["simulate", "topo.csv", "--plot"], "--plot"), (["sweep", "space.yaml", "--plot"], "--plot"),
