@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import math
 import os
 from dataclasses import dataclass
 from fractions import Fraction
@@ -13,9 +12,11 @@ from importlib import resources
 
 from accel_sim.energy import EnergyTable
 from accel_sim.errors import UserError
+from accel_sim.inputs import check_int as _int
+from accel_sim.inputs import check_number as _num
+from accel_sim.inputs import read_yaml
 from accel_sim.packing import best_rate, normalise_table, width_key
 from accel_sim.workload import VECTOR_FAMILIES
-from accel_sim.yaml_io import read_yaml
 from dataflows import ArrayShape, Dataflow
 
 FORMAT_VERSION = 1
@@ -23,18 +24,9 @@ EXP_IMPLS = ("lut", "poly")
 # Eyeriss PE scratchpads (Chen et al. JSSC 2017): ifmap 12, filter 224, psum 24 16-bit words;
 # a register file of another size is split in the same proportions.
 EYERISS_SPAD_WORDS = (12, 224, 24)
-
-
-def _num(value, field: str, *, minimum: float = 0.0, strict: bool = True) -> None:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if not ok or (value <= minimum if strict else value < minimum):
-        sign = ">" if strict else ">="
-        raise UserError(f"{field} must be a number {sign} {minimum:g}, got {value!r}")
-
-
-def _int(value, field: str, *, minimum: int = 1) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise UserError(f"{field} must be an integer >= {minimum}, got {value!r}")
+# A byte per 1,000 cycles (0.2 MB/s at 200 MHz, far below any DRAM): with at most MAX_MACS per
+# simulation (accel_sim/inputs/numbers.py) moving at most ~2^52 bytes, stall cycles stay inside int64.
+MIN_DRAM_BYTES_PER_CYCLE = 1e-3
 
 
 def _bool(value, field: str) -> None:
@@ -255,6 +247,10 @@ class Accelerator:
             raise UserError(f"name must be a non-empty string, got {self.name!r}")
         _num(self.clock_mhz, "clock_mhz")
         _num(self.layer_launch_cycles, "layer_launch_cycles", strict=False)
+        if self.dram_bytes_per_cycle < MIN_DRAM_BYTES_PER_CYCLE:
+            raise UserError(f"dram.bandwidth_gbps {self.dram.bandwidth_gbps:g} at clock_mhz {self.clock_mhz:g} is "
+                            f"{self.dram_bytes_per_cycle:.3g} bytes per cycle, below the {MIN_DRAM_BYTES_PER_CYCLE:g} "
+                            "the simulator counts stalls for; raise the bandwidth or lower the clock")
 
     @property
     def pes(self) -> int:

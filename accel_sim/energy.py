@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from accel_sim.errors import UserError
+from accel_sim.inputs.numbers import check_number
 
 # --- Horowitz, "Computing's energy problem (and what we can do about it)", ISSCC 2014, 45 nm ---
 HOROWITZ_INT8_MULT_PJ = 0.2          # 8-bit integer multiply
@@ -70,15 +70,10 @@ class EnergyTable:
     def __post_init__(self):
         for name in ("mac_pj", "rf_access_pj", "buffer_pj_per_bit_ref", "buffer_ref_kib",
                      "vector_op_pj", "buffer_size_exponent", "noc_pj_per_bit", "mac_mult_fraction"):
-            value = getattr(self, name)
-            lowest = 0.0 if name in ("buffer_size_exponent", "noc_pj_per_bit", "mac_mult_fraction") else None
-            numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
-            if not numeric or not (value >= lowest if lowest is not None else value > 0):
-                need = ">= 0" if lowest is not None else "> 0"
-                raise UserError(f"{name} must be a number {need}, got {value!r}")
-        for name in ("buffer_size_exponent", "mac_mult_fraction"):
-            if getattr(self, name) > 1:
-                raise UserError(f"{name} must be in [0, 1], got {getattr(self, name)!r}")
+            zero_ok = name in ("buffer_size_exponent", "noc_pj_per_bit", "mac_mult_fraction")
+            fraction = name in ("buffer_size_exponent", "mac_mult_fraction")
+            check_number(getattr(self, name), name, minimum=0.0, strict=not zero_ok,
+                         maximum=1.0 if fraction else None)
 
     def buffer_pj_per_bit(self, size_kib: float) -> float:
         """Energy of moving one bit in or out of a buffer of `size_kib` KiB."""

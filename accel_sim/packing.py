@@ -19,6 +19,9 @@ from fractions import Fraction
 from accel_sim.errors import UserError
 
 MAX_BITS = 32   # widest operand a description may state (a 32-bit integer datapath); the workload checks it too
+# Bounds of a MACs-per-cycle figure: 4 INT4 MACs per DSP48E2 is the densest packing published (WP521),
+# 64 is far above; a bit-serial PE takes 64 cycles for an 8 x 8 MAC (Stripes, Judd et al. MICRO 2016).
+MAX_PACKED, MAX_PASSES = 64, 64
 _KEY = re.compile(r"^w(\d+)a(\d+)$")
 
 # --- MACs per DSP slice, by operand width ----------------------------------------------------
@@ -59,14 +62,14 @@ def parse_width_key(key, field: str) -> tuple[int, int]:
 def parse_rate(value, field: str) -> Fraction:
     """A MACs-per-cycle figure: an integer >= 1, or 1/n for one MAC every n cycles."""
     ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
-    if ok and value >= 1 and float(value).is_integer():
+    if ok and 1 <= value <= MAX_PACKED and float(value).is_integer():
         return Fraction(int(value))
     if ok and value < 1:
         n = round(1 / value)
-        if abs(1 / value - n) < 1e-9:
+        if abs(1 / value - n) < 1e-9 and n <= MAX_PASSES:
             return Fraction(1, n)
-    raise UserError(f"{field} must be an integer >= 1 (MACs packed per PE) or 1/n such as 0.5 or "
-                    f"0.25 (one MAC every n cycles); got {value!r}")
+    raise UserError(f"{field} must be an integer in [1, {MAX_PACKED}] (MACs packed per PE) or 1/n with n <= "
+                    f"{MAX_PASSES}, such as 0.5 or 0.25 (one MAC every n cycles); got {str(value)[:40]}")
 
 
 def normalise_table(table, field: str) -> tuple[tuple[int, int, float], ...]:

@@ -3,7 +3,7 @@ Malformed files raise UserError naming the file, the line and the column.
 """
 from __future__ import annotations
 
-import configparser
+import math
 import os
 import re
 
@@ -11,6 +11,8 @@ from accel_sim.config import (Accelerator, Buffer, Buffers, Dram, PEArray, Vecto
                               parse_dataflow)
 from accel_sim.energy import DRAM_PJ_PER_BIT, horowitz_45nm
 from accel_sim.errors import UserError
+from accel_sim.inputs import parse_float, parse_int, read_ini, read_text
+from accel_sim.inputs.numbers import check_macs
 from accel_sim.workload import Layer, LayerKind, Workload
 
 SCALESIM_CLOCK_MHZ = 1000      # assumption: SCALE-Sim counts cycles only; 1 GHz -> 1 cycle = 1 ns
@@ -41,22 +43,7 @@ def read_scalesim_cfg(path) -> Accelerator:
     """An Accelerator from a SCALE-Sim .cfg ([architecture_presets]); bandwidth in words/cycle."""
     path = os.fspath(path)
     label = os.path.basename(path)
-    try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
-    except OSError as err:
-        raise UserError(f"cannot read SCALE-Sim config {path!r}: {err.strerror}") from None
-    parser = configparser.ConfigParser()
-    try:
-        parser.read_string(text, source=label)
-    except configparser.Error as err:
-        errors = getattr(err, "errors", None)
-        line = errors[0][0] if errors else getattr(err, "lineno", "?")
-        what = {"MissingSectionHeaderError": "no [section] header before it",
-                "ParsingError": "not a 'key: value' line",
-                "DuplicateOptionError": "a key given twice",
-                "DuplicateSectionError": "a section given twice"}.get(type(err).__name__, "syntax error")
-        raise UserError(f"{label}: line {line}: malformed SCALE-Sim config ({what})") from None
+    parser, text = read_ini(path, "SCALE-Sim config", label)
     section = "architecture_presets"
     if not parser.has_section(section):
         raise UserError(f"{label}: missing section [{section}]")
@@ -73,24 +60,13 @@ def read_scalesim_cfg(path) -> Accelerator:
                                 f"os, ws, is; got {raw!r}")
             values[key] = parse_dataflow(raw.lower(), key)
             continue
-        try:
-            values[key] = int(raw)
-        except ValueError:
-            values[key] = None
-        if values[key] is None or values[key] < 1:
-            raise UserError(f"{label}: line {line}, column {col}: {key} must be a positive "
-                            f"integer, got {raw!r}")
+        field = {"ArrayHeight": "rows", "ArrayWidth": "cols"}.get(key, "size_kib")
+        values[key] = _at(label, line, col, parse_int, raw, key, field)
     bandwidth = SCALESIM_DEFAULT_BANDWIDTH
     if "Bandwidth" in arch:
         raw = arch["Bandwidth"].strip()
         line, col = _where(text, "Bandwidth")
-        try:
-            bandwidth = float(raw.split(",")[0])
-        except ValueError:
-            bandwidth = -1.0
-        if not bandwidth > 0:
-            raise UserError(f"{label}: line {line}, column {col}: Bandwidth must be a positive "
-                            f"number of words per cycle, got {raw!r}")
+        bandwidth = _at(label, line, col, parse_float, raw.split(",")[0], "Bandwidth", "read_bw_words_per_cycle")
     # SCALE-Sim's [run_presets] InterfaceBandwidth: CALC (its default) sizes the DRAM interface to
     # whatever each layer needs, so nothing stalls on DRAM; USER uses `Bandwidth`. We do the same.
     mode = parser.get("run_presets", "InterfaceBandwidth", fallback="CALC").strip().upper()
@@ -120,6 +96,15 @@ def read_scalesim_cfg(path) -> Accelerator:
                        else f"{bandwidth:g} words/cycle"))
 
 
+def _at(label: str, line: int, col: int, parse, raw: str, name: str, field: str):
+    """`parse(raw)` with the bounds of `field`; a UserError names the file, line, column and `name`."""
+    try:
+        return parse(raw, field)
+    except UserError as err:
+        reason = str(err).split(" must ", 1)[1]
+        raise UserError(f"{label}: line {line}, column {col}: {name} must {reason}") from None
+
+
 def _cells(line: str) -> list[str]:
     cells = [c.strip() for c in line.split(",")]
     while cells and cells[-1] == "":
@@ -131,11 +116,7 @@ def read_topology_layers(path, *, bits: int = SCALESIM_WORD_BITS) -> list[Layer]
     """Layers of a SCALE-Sim topology CSV, conv form or GEMM form (told apart by the header)."""
     path = os.fspath(path)
     label = os.path.basename(path)
-    try:
-        with open(path, encoding="utf-8") as fh:
-            lines = fh.read().splitlines()
-    except OSError as err:
-        raise UserError(f"cannot read topology {path!r}: {err.strerror}") from None
+    lines = read_text(path, "topology", label).splitlines()
     numbered = [(i, _cells(x)) for i, x in enumerate(lines, start=1) if x.strip()]
     if not numbered:
         raise UserError(f"{label}: empty topology file")
@@ -157,14 +138,8 @@ def read_topology_layers(path, *, bits: int = SCALESIM_WORD_BITS) -> list[Layer]
         name = cells[0] or f"layer{len(layers)}"
         nums = []
         for col, (field, raw) in enumerate(zip(fields, cells[1:len(fields) + 1]), start=2):
-            try:
-                value = int(raw)
-            except ValueError:
-                value = 0
-            if value < 1:
-                raise UserError(f"{label}: line {line}, column {col}: {field} must be a positive "
-                                f"integer, got {raw!r}")
-            nums.append(value)
+            nums.append(_at(label, line, col, parse_int, raw, field, "dim"))
+        check_macs(math.prod(nums[:3]) if gemm else math.prod(nums[:6]), f"{label}: line {line}")
         if gemm:
             m, n, k = nums
             layers.append(Layer(name, LayerKind.GEMM, m=m, n=n, k=k, w_bits=bits, a_bits=bits,

@@ -5,6 +5,7 @@ The Python API mirrors the command line; heavy imports (torch, timm) happen only
 from __future__ import annotations
 
 import dataclasses
+import os
 
 __version__ = "0.1.0"
 
@@ -30,9 +31,13 @@ def inspect(model: str, input_size=None, batch: int = 1, precision=None, prune_h
     `precision`, `prune_heads` and `prune_mlp` take what `--precision`, `--prune-heads` and
     `--prune-mlp` take (or a parsed PrecisionPolicy / PrunePlan); pruning is applied first.
     """
+    from codesign.boundary import api
     from codesign.frontend import extract
 
-    graph = extract(model, input_size=input_size, batch=batch)
+    api.expect("model", model, (str,), "a timm model name or 'pkg.module:factory'", optional=False)
+    api.input_size_arg(input_size)
+    api.compression_args(precision, prune_heads, prune_mlp)
+    graph = extract(model, input_size=input_size, batch=api.batch_arg(batch))
     return _compress(graph, precision, prune_heads, prune_mlp)
 
 
@@ -71,8 +76,15 @@ def simulate(model, accel="zcu102", dataflow: str | None = None, layer_dataflows
     """Simulate a model (timm name, object path, Graph or SCALE-Sim topology CSV) on an accelerator
     (see `codesign simulate`); compression arguments as in `inspect`; `mapping` searched, scalesim
     or hls, `objective` latency, energy or edp. Returns a Simulation."""
+    from codesign.boundary import api
     from codesign.simulation import simulate as _simulate
 
+    api.model_arg(model)
+    api.accel_arg(accel)
+    api.dataflow_args(dataflow, layer_dataflows)
+    api.input_size_arg(input_size)
+    batch = api.batch_arg(batch)
+    api.compression_args(precision, prune_heads, prune_mlp)
     compress = None
     if precision is not None or prune_heads is not None or prune_mlp is not None:
         def compress(graph):
@@ -88,7 +100,13 @@ def emit_hls(model, accel="zcu102", device="zcu102", precision=None, prune_heads
     Returns an EmitResult (files written, the layer table, the testbench cases; `to_dict()`).
     `options`: dataflow, layer_dataflows, input_size, batch, seed.
     """
+    from codesign.boundary import api
     from codesign.hls.emit import emit_hls as _emit
+
+    api.expect("model", model, (str,), "a timm model name or 'pkg.module:factory'", optional=False)
+    api.accel_arg(accel)
+    api.compression_args(precision, prune_heads, prune_mlp)
+    api.expect("out_dir", out_dir, (str, os.PathLike), "a directory path", optional=False)
     return _emit(model, accel=accel, device=device, precision=precision, prune_heads=prune_heads,
                  prune_mlp=prune_mlp, layers=layers, tb_layers=tb_layers, out_dir=out_dir, force=force, **options)
 

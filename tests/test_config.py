@@ -85,7 +85,7 @@ def _edit(path, value):
 
 
 @pytest.mark.parametrize("path, value, words", [
-    (("buffers", "ifmap", "size_kib"), 0, ["buffers.ifmap.size_kib", "> 0"]),
+    (("buffers", "ifmap", "size_kib"), 0, ["buffers.ifmap.size_kib", "(0, 67,108,864] KiB"]),
     (("buffers", "weight", "size_kib"), -4, ["buffers.weight.size_kib"]),
     (("dram", "bandwidth_gbps"), -1.0, ["dram.bandwidth_gbps"]),
     (("pe_array", "rows"), 0, ["pe_array.rows"]),

@@ -140,10 +140,10 @@ def test_user_evaluator_replaces_the_proxy():
     r = evaluate(CNN, "w2a8", input_size=(3, 32, 32), samples=2, evaluator="test_fidelity:weight_change",
                  use_cache=False)
     assert r.evaluator == "test_fidelity:weight_change" and 0 < r.score < 1 and r.score != r.cosine_similarity
-    for spec, fragment in [("nope_pkg:f", "cannot import evaluator module 'nope_pkg'"),
-                           ("test_fidelity:missing", "has no function 'missing'"),
-                           ("test_fidelity", "write pkg.module:function"),
-                           ("test_fidelity:returns_text", "returned str, not a number")]:
+    for spec, fragment in [("nope_pkg:f", "cannot import 'nope_pkg' for evaluator 'nope_pkg:f'"),
+                           ("test_fidelity:missing", "has no attribute 'missing'"),
+                           ("test_fidelity", "write pkg.module:name"),
+                           ("test_fidelity:returns_text", r"returned good \(str\), not a finite number")]:
         with pytest.raises(UserError, match=fragment):
             evaluate(CNN, input_size=(3, 32, 32), samples=2, evaluator=spec, use_cache=False)
 
@@ -195,9 +195,9 @@ def test_calibration_images(tmp_path):
     r = evaluate(CNN, "w8a8", input_size=(3, 32, 32), samples=2, calibration=str(tmp_path), use_cache=False)
     assert r.calibration.startswith("images:") and r.cosine_similarity > 0.99
     (tmp_path / "empty").mkdir()
-    with pytest.raises(UserError, match="has no images"):
+    with pytest.raises(UserError, match="has no image files"):
         evaluate(CNN, calibration=str(tmp_path / "empty"), samples=2)
     with pytest.raises(UserError, match="does not exist"):
         evaluate(CNN, calibration=str(tmp_path / "nowhere"), samples=2)
-    with pytest.raises(UserError, match="samples 0 is not valid"):
+    with pytest.raises(UserError, match=r"fidelity samples must be an integer in \[1, 65,536\]"):
         evaluate(CNN, samples=0)

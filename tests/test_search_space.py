@@ -130,7 +130,7 @@ def test_with_overrides_target_fps_and_device():
     ({"objectives": []}, "objectives: empty"),
     ({"accelerator": {"rows": []}}, "accelerator.rows: empty list"),
     ({"accelerator": {"rows": [16, 16]}}, "accelerator.rows: 16 is listed twice"),
-    ({"accelerator": {"rows": [0]}}, "accelerator.rows: 0 is not valid; give an integer >= 1"),
+    ({"accelerator": {"rows": [0]}}, "accelerator.rows must be an integer in [1, 65,536] PEs, got 0"),
     ({"accelerator": {"dataflow": ["xs"]}}, "accelerator.dataflow must be one of ws, os, is, rs"),
     ({"accelerator": {"device": "zcu999"}}, "unknown FPGA device 'zcu999'"),
     ({"accelerator": {"base": "nope"}}, "nope"),
@@ -147,7 +147,7 @@ def test_with_overrides_target_fps_and_device():
                                                "b": {"ops": "*.qkv", "widths": "w4a4"}}}}},
      "ops '*.qkv' is already in group 'a'"),
     ({"version": 2}, "version must be 1"),
-    ({"model": {"name": "deit_tiny_patch16_224", "batch": 0}}, "model.batch 0 is not valid"),
+    ({"model": {"name": "deit_tiny_patch16_224", "batch": 0}}, "model.batch must be an integer in [1, 4,096] images, got 0"),
     ({"fidelity": {}}, "no accuracy to measure (random weights or no labelled data)"),
     ({"fidelity": {"proxy": "l2"}}, "fidelity.proxy 'l2' is not valid"),
     ({"fidelity": {"proxy": "cosine", "finetune": 2}}, "fine-tuning (fidelity.finetune, compression.finetune) "

@@ -125,7 +125,7 @@ def test_bad_storage_is_one_line(env):
     space = env / "space.yaml"
     space.write_text(json.dumps(SPACE))
     assert_one_line_error(codesign("search", str(space), "--trials", "5", "--storage", "sqlite:////no/such/dir/s.db"),
-                          "cannot open study storage 'sqlite:////no/such/dir/s.db'")
+                          "--storage 'sqlite:////no/such/dir/s.db': folder '/no/such/dir' does not exist")
     assert_one_line_error(codesign("search", str(space), "--trials", "5", "--storage",
                                    "postgresql://me:secret@127.0.0.1:1/db"), "postgresql://me:***@127.0.0.1:1/db")
 

@@ -4,40 +4,30 @@ Specs are parsed when the command line is (a bad one exits 2 before any model is
 """
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import sys
 import warnings
 
-from codesign.errors import UserError
+from codesign.cli.arg_types import typed
 from codesign.ir import Graph
 from codesign.transforms import (PrecisionPolicy, PrunePlan, apply_precision, apply_pruning, parse_precision,
                                  parse_prune)
 from codesign.transforms.prune import IMPORTANCE_SCORES
 
-
-def _typed(parse):
-    """An argparse `type` that keeps our one-line message (argparse would replace a ValueError's)."""
-    def convert(text: str):
-        try:
-            return parse(text)
-        except UserError as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from None
-    convert.__name__ = parse.__name__
-    return convert
+SHOWN_WARNINGS = 5      # rules that match nothing: the first few, then a count
 
 
 def add_compression_arguments(parser) -> None:
     group = parser.add_argument_group("compression")
-    group.add_argument("--precision", type=_typed(parse_precision), default=None, metavar="SPEC|FILE.yaml",
+    group.add_argument("--precision", type=typed(parse_precision), default=None, metavar="SPEC|FILE.yaml",
                        help="bit widths: w8a8, or default=w8a8,blocks.0=w16a16,*.attn.qkv=w4a8,"
                             "kind:linear=w8a8,re:REGEX=w4a4 (exact op > glob/regex > module > kind > "
                             "default); widths 16, 8, 6, 4, 2, 1 (1 = binary); or a YAML file")
-    group.add_argument("--prune-heads", type=_typed(lambda text: parse_prune(heads=text)), default=None,
+    group.add_argument("--prune-heads", type=typed(lambda text: parse_prune(heads=text)), default=None,
                        metavar="SPEC", help="attention heads to keep: a ratio (0.5 keeps 6 of 12), one "
                                             "count per attention block (6,6,4,...), or blocks.0=6,"
                                             "blocks.1=[0,2,5]")
-    group.add_argument("--prune-mlp", type=_typed(lambda text: parse_prune(mlp=text).mlp_keep_ratio),
+    group.add_argument("--prune-mlp", type=typed(lambda text: parse_prune(mlp=text).mlp_keep_ratio),
                        default=None, metavar="RATIO", help="fraction of MLP hidden units to keep, in (0, 1]")
     group.add_argument("--prune-importance", choices=IMPORTANCE_SCORES, default=None,
                        help="how heads and MLP units are ranked on the real model: weight l1 norm, or "
@@ -69,6 +59,9 @@ def apply_compression(graph: Graph, args) -> Graph:
             graph = apply_pruning(graph, plan)
         if policy is not None:
             graph = apply_precision(graph, policy)
-    for warning in caught:
-        sys.stderr.write(f"codesign: warning: {str(warning.message).splitlines()[0]}\n")
+    lines = [str(warning.message).splitlines()[0] for warning in caught]
+    for line in lines[:SHOWN_WARNINGS]:
+        sys.stderr.write(f"codesign: warning: {line}\n")
+    if len(lines) > SHOWN_WARNINGS:
+        sys.stderr.write(f"codesign: warning: ... and {len(lines) - SHOWN_WARNINGS:,} more rules that match no op\n")
     return graph

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 
 from accel_sim.errors import UserError
+from codesign.cli.arg_types import int_option
 from codesign.cli.compression_args import add_compression_arguments
 
 
@@ -16,7 +17,7 @@ def add_parser(sub) -> None:
     p.add_argument("model", nargs="?", default=None,
                    help="timm model name or pkg.module:factory (or give --from-results)")
     p.add_argument("--input-size", default=None, metavar="C,H,W", help="input size (default: the model's own)")
-    p.add_argument("--batch", type=int, default=None, help="batch size (default 1)")
+    p.add_argument("--batch", type=int_option("--batch"), default=None, help="batch size (default 1)")
     p.add_argument("--accel", default=None, help="preset name or accelerator YAML (default: zcu102)")
     p.add_argument("--device", default=None, metavar="BOARD",
                    help="FPGA board or part for set_part (default: the accelerator's name when it is a board)")
@@ -29,10 +30,10 @@ def add_parser(sub) -> None:
                    help="layers the testbench runs (default: the first of each op kind and precision)")
     p.add_argument("--from-results", default=None, metavar="FILE",
                    help="take the design point from a sweep/search result file (CSV, JSONL or JSON)")
-    p.add_argument("--row", type=int, default=None, metavar="N", help="0-based row of --from-results")
+    p.add_argument("--row", type=int_option("--row"), default=None, metavar="N", help="0-based row of --from-results")
     p.add_argument("-o", "--output", required=True, metavar="DIR", help="project directory to write")
     p.add_argument("--force", action="store_true", help="write into a non-empty output directory")
-    p.add_argument("--seed", type=int, default=0, help="seed of the testbench data (default 0)")
+    p.add_argument("--seed", type=int_option("--seed"), default=0, help="seed of the testbench data (default 0)")
     p.add_argument("--json", action="store_true", help="print what was written as JSON")
     p.add_argument("--csim", action="store_true",
                    help="then compile the testbench with g++ and run it (C simulation against the golden model)")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import time
 
+from codesign.cli.arg_types import int_option
 from codesign.cli.compression_args import add_compression_arguments, apply_compression, compression_summary
 from codesign.report import human, table, to_csv
 
@@ -19,7 +20,7 @@ def add_model_arguments(p) -> None:
     p.add_argument("model", help="timm model name (see `codesign models`) or pkg.module:factory")
     p.add_argument("--input-size", default=None, metavar="C,H,W",
                    help="input size as H, H,W or C,H,W (default: the model's own)")
-    p.add_argument("--batch", type=int, default=1, help="batch size (default 1)")
+    p.add_argument("--batch", type=int_option("--batch"), default=1, help="batch size (default 1)")
 
 
 def add_parser(sub) -> None:

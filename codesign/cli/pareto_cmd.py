@@ -25,6 +25,11 @@ def run(args) -> int:
     from codesign.search.results_io import read_results
     from codesign.search.space import read_objective_names
 
+    from codesign.boundary.outputs import check_output_dir, check_output_file
+    if args.plot:
+        check_output_dir(args.plot, "--plot")
+    if args.out:
+        check_output_file(args.out + ".csv", "--out")
     columns, rows = read_results(args.results)
     if not rows:
         raise UserError(f"results file {args.results!r} has no rows")

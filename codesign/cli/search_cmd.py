@@ -6,22 +6,23 @@ from __future__ import annotations
 
 import json
 
-from codesign.cli.sweep_cmd import add_output_arguments, show_progress
+from codesign.cli.arg_types import float_option, int_option
+from codesign.cli.sweep_cmd import add_output_arguments, check_outputs, show_progress
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser("search", help="multi-objective search of a design space (NSGA-II)")
     p.add_argument("space", metavar="SPACE.yaml", help="the design space (see examples/spaces/)")
-    p.add_argument("--trials", type=int, required=True, metavar="N",
+    p.add_argument("--trials", type=int_option("--trials"), required=True, metavar="N",
                    help="finished trials the study should have (a resumed study runs only the rest)")
-    p.add_argument("--seed", type=int, default=0, help="sampler seed: the same seed gives the same front")
+    p.add_argument("--seed", type=int_option("--seed"), default=0, help="sampler seed: the same seed gives the same front")
     p.add_argument("--storage", default=None, metavar="URL",
                    help="SQLAlchemy URL of the study database, e.g. sqlite:///study.db or "
                         "postgresql://user@host/db (default: sqlite:///SPACE.optuna.db)")
     p.add_argument("--study-name", default=None, metavar="NAME",
                    help="study name (default: the space file's name and a hash of its contents)")
-    p.add_argument("--population", type=int, default=None, metavar="N", help="NSGA-II population (default 50)")
-    p.add_argument("--target-fps", type=float, default=None, metavar="FPS",
+    p.add_argument("--population", type=int_option("--population"), default=None, metavar="N", help="NSGA-II population (default 50)")
+    p.add_argument("--target-fps", type=float_option("--target-fps"), default=None, metavar="FPS",
                    help="find the best-fidelity point reaching FPS frames/s (exit status 1 if none does)")
     p.add_argument("--device", default=None, metavar="BOARD",
                    help="fix the FPGA device (overrides accelerator.device; the design must fit it)")
@@ -35,6 +36,7 @@ def run(args) -> int:
     from codesign.search.pareto import front_table
     from codesign.search.study import run_search
 
+    check_outputs(args)
     result = run_search(args.space, args.trials, seed=args.seed, storage=args.storage, study_name=args.study_name,
                         target_fps=args.target_fps, device=args.device, population=args.population,
                         results=args.results, quiet=not show_progress())

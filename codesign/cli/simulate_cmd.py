@@ -58,9 +58,18 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
+    from codesign.boundary.figures import check_figures
+    from codesign.boundary.outputs import check_output_dir
     from codesign.scheduler import parse_overrides
-    from codesign.simulation import simulate
+    from codesign.simulation import is_topology_file, simulate
 
+    for flag in ("checkpoint", "calibration", "evaluator"):
+        if getattr(args, flag) is not None and not args.fidelity:
+            raise UserError(f"--{flag} has an effect only with --fidelity; add --fidelity or drop --{flag}")
+    if is_topology_file(args.model) and (args.input_size is not None or args.batch != 1):
+        raise UserError("--input-size and --batch need a model; a SCALE-Sim topology states its own layers")
+    if args.plot:
+        check_output_dir(args.plot, "--plot")
     policy, plan = compression_choices(args)
     compress = (lambda graph: apply_compression(graph, args)) if (policy or plan) else None
     sim = simulate(args.model, args.accel, dataflow=args.dataflow,
@@ -76,6 +85,7 @@ def run(args) -> int:
                            checkpoint=args.checkpoint, dataset=args.dataset, calibration=args.calibration,
                            evaluator=args.evaluator, finetune=args.finetune)
         sim.extras["fidelity"] = fid.to_dict()
+    check_figures(sim.result.to_dict(), f"simulating {sim.model} on {sim.accelerator.name}")
     if args.plot:
         from codesign.plots import write_plots
         try:

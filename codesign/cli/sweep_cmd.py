@@ -6,12 +6,23 @@ from __future__ import annotations
 
 import json
 
+from codesign.cli.arg_types import int_option
+
 
 def add_output_arguments(p) -> None:
     """--plot and --json, shared by sweep, search and pareto (`--quiet` is every command's)."""
     p.add_argument("--plot", default=None, metavar="DIR",
                    help="write front_latency_energy.png (and front_dsp_latency.png) to DIR")
     p.add_argument("--json", action="store_true", help="print the summary and the front as JSON")
+
+
+def check_outputs(args) -> None:
+    """--plot DIR and -o FILE checked before the work starts."""
+    from codesign.boundary.outputs import check_output_dir, check_output_file
+    if args.plot:
+        check_output_dir(args.plot, "--plot")
+    if getattr(args, "results", None):
+        check_output_file(args.results, "-o/--results")
 
 
 def show_progress() -> bool:
@@ -26,11 +37,11 @@ def add_parser(sub) -> None:
     p.add_argument("-o", "--results", default=None, metavar="FILE.csv|FILE.jsonl",
                    help="results file, one row per point, appended as they arrive; an existing one is "
                         "resumed (default: SPACE.sweep.csv in the current directory)")
-    p.add_argument("--samples", type=int, default=None, metavar="N",
+    p.add_argument("--samples", type=int_option("--samples", maximum=10**9), default=None, metavar="N",
                    help="evaluate N points drawn at random (default: the whole grid)")
-    p.add_argument("--seed", type=int, default=0, help="seed of --samples (default 0)")
+    p.add_argument("--seed", type=int_option("--seed"), default=0, help="seed of --samples (default 0)")
     where = p.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=int, default=None, metavar="N",
+    where.add_argument("--workers", type=int_option("--workers"), default=None, metavar="N",
                        help="local worker processes (default: one per core; 1 runs in this process)")
     where.add_argument("--dask", default=None, metavar="ADDRESS",
                        help="run on a Dask cluster, e.g. tcp://10.0.0.5:8786 (`dask scheduler`, `dask worker`)")
@@ -45,6 +56,7 @@ def run(args) -> int:
     from codesign.search.results_io import read_results
     from codesign.search.sweep import run_sweep
 
+    check_outputs(args)
     result = run_sweep(args.space, args.results, samples=args.samples, seed=args.seed, workers=args.workers,
                        dask=args.dask, device=args.device, quiet=not show_progress())
     plots = []

@@ -7,12 +7,13 @@ from __future__ import annotations
 import copy
 import dataclasses
 import functools
-import importlib
+import math
 import numbers
 import os
 import time
 from dataclasses import dataclass
 
+from accel_sim.inputs import check_int
 from codesign.errors import UserError
 from codesign.fidelity import cache
 from codesign.ir import Graph
@@ -96,8 +97,7 @@ def evaluate(model: str, precision: PrecisionPolicy | str | None = None,
         parse_precision(precision) if precision is not None else PrecisionPolicy())
     plan = pruning if isinstance(pruning, PrunePlan) else (
         parse_prune(pruning) if pruning is not None else PrunePlan())
-    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
-        raise UserError(f"fidelity samples {samples!r} is not valid: give a positive integer")
+    check_int(samples, "fidelity samples")
     if isinstance(finetune, bool) or not isinstance(finetune, int) or finetune < 0:
         raise UserError(f"--finetune {finetune!r} is not valid: give a number of epochs >= 0")
     if ranges not in RANGE_METHODS:
@@ -173,14 +173,11 @@ def _source_digest(spec: str | None) -> str | None:
     """sha256 of the file behind `pkg.module:function`, so editing an evaluator or model invalidates."""
     if not spec or ":" not in spec:
         return None
-    import importlib.util
-
+    from codesign.boundary.user_code import source_file
     from codesign.fidelity.inputs import file_sha256
-    try:
-        origin = importlib.util.find_spec(spec.partition(":")[0]).origin
-    except (ImportError, AttributeError, ValueError):
-        return None
-    return file_sha256(origin) if origin and os.path.isfile(origin) else None
+
+    origin = source_file(spec)
+    return file_sha256(origin) if origin else None
 
 
 def _library_versions() -> dict:
@@ -244,10 +241,12 @@ def _measure(req: _Request, graph: Graph | None, key: str) -> FidelityResult:
         note = RANDOM_WEIGHTS_NOTE.format(model=req.model) if req.checkpoint is None else \
             f"no accuracy: no labelled --dataset for {req.model}; fidelity is the cosine-of-logits proxy"
     if score_fn is not None:
+        from codesign.boundary.user_code import call
         with torch.no_grad():
-            value = score_fn(compressed, copy.deepcopy(float_model))
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise UserError(f"evaluator {req.evaluator!r} returned {type(value).__name__}, not a number")
+            value = call(score_fn, req.evaluator, "evaluator", compressed, copy.deepcopy(float_model))
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+            raise UserError(f"evaluator {req.evaluator!r} returned {str(value)[:40]} "
+                            f"({type(value).__name__}), not a finite number")
         metric, score = "evaluator", float(value)
     sqnr = measured.layer_sqnr_db
     return FidelityResult(model=req.model, precision=req.policy.spec, pruning=req.plan.to_dict(), metric=metric,
@@ -318,16 +317,11 @@ def _float_model(model: str, seed: int, checkpoint: str | None, checkpoint_sha25
 
 
 def _load_evaluator(spec: str):
-    module_name, sep, attr = spec.partition(":")
-    if not sep or not module_name or not attr:
-        raise UserError(f"evaluator {spec!r} is not valid: write pkg.module:function")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise UserError(f"cannot import evaluator module {module_name!r}: {exc}") from None
-    function = getattr(module, attr, None)
+    from codesign.boundary.user_code import resolve
+
+    function = resolve(spec, "evaluator")
     if not callable(function):
-        raise UserError(f"evaluator {spec!r}: {module_name} has no function {attr!r}")
+        raise UserError(f"evaluator {spec!r} is a {type(function).__name__}, not a function")
     return function
 
 

@@ -7,11 +7,9 @@ from __future__ import annotations
 import hashlib
 import os
 
+from codesign.boundary.images import IMAGE_EXTENSIONS, image_files, open_image
 from codesign.errors import UserError
 from codesign.frontend import build_model
-
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".ppm", ".tif", ".tiff")
-
 
 def file_sha256(path: str) -> str:
     digest = hashlib.sha256()
@@ -68,15 +66,6 @@ def load_checkpoint(module, path: str, model: str) -> None:
     module.load_state_dict(state, strict=True)
 
 
-def image_files(directory: str, samples: int) -> list[str]:
-    if not os.path.isdir(directory):
-        raise UserError(f"calibration directory {directory!r} does not exist")
-    names = sorted(n for n in os.listdir(directory) if n.lower().endswith(IMAGE_EXTENSIONS))
-    if not names:
-        raise UserError(f"calibration directory {directory!r} has no images ({', '.join(IMAGE_EXTENSIONS)})")
-    return [os.path.join(directory, n) for n in names[:samples]]
-
-
 def dataset_digest(path: str) -> str:
     """What identifies a labelled data set: the .npz's bytes, or every class folder's image names and bytes."""
     if path.endswith(".npz") and os.path.isfile(path):
@@ -111,8 +100,6 @@ def calibration_batch(calibration: str | None, samples: int, seed: int, input_si
     if calibration is None:
         generator = torch.Generator().manual_seed(seed)
         return torch.randn((samples, *input_size), generator=generator)
-    from PIL import Image
-
     channels, height, width = input_size
     if channels not in (1, 3):
         raise UserError(f"calibration images need a 1- or 3-channel model input, not {channels} channels")
@@ -124,12 +111,8 @@ def calibration_batch(calibration: str | None, samples: int, seed: int, input_si
     std = torch.tensor(cfg.get("std", timm_data.IMAGENET_DEFAULT_STD)[:channels]).view(-1, 1, 1)
     images = []
     for path in image_files(calibration, samples):
-        try:
-            with Image.open(path) as img:
-                img = img.convert("L" if channels == 1 else "RGB").resize((width, height), Image.BILINEAR)
-                data = torch.frombuffer(bytearray(img.tobytes()), dtype=torch.uint8)
-        except OSError as exc:
-            raise UserError(f"cannot read calibration image {path!r}: {exc}") from None
+        img = open_image(path, "L" if channels == 1 else "RGB", (width, height))
+        data = torch.frombuffer(bytearray(img.tobytes()), dtype=torch.uint8)
         pixels = data.view(height, width, channels).permute(2, 0, 1).float() / 255.0
         images.append((pixels - mean) / std)
     return torch.stack(images)

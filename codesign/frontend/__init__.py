@@ -11,6 +11,7 @@ import warnings
 
 from codesign.errors import ExportFailed
 from codesign.progress import step
+from accel_sim.inputs.numbers import check_macs
 from codesign.frontend.models import (build_model, check_batch, check_model_name, default_input_size,
                                       parse_input_size, timm_model_names)
 from codesign.ir import Graph
@@ -38,7 +39,9 @@ def extract(model: str, input_size: tuple[int, int, int] | str | None = None, ba
     except Exception as exc:  # torch raises many types; the user needs the module and the reason
         raise ExportFailed(_export_failure(model, module, exc)) from None
     params = sum(p.numel() for p in module.parameters())
-    return lower(exported, model, (batch, *size), params)
+    graph = lower(exported, model, (batch, *size), params)
+    check_macs(sum(op.macs for op in graph.ops), f"{model} at batch {batch} x {size}")
+    return graph
 
 
 def _export_failure(model: str, module, exc: BaseException) -> str:

@@ -5,11 +5,9 @@ Also parses `--input-size`, so that a bad size is refused before anything is bui
 from __future__ import annotations
 
 import difflib
-import importlib
-import os
 import re
-import sys
 
+from accel_sim.inputs import check_int, shown
 from codesign.errors import UserError
 from codesign.frontend.reference import build_reference, reference_model
 
@@ -20,25 +18,22 @@ def parse_input_size(text: str | None) -> tuple[int, int, int] | None:
     """'224' -> (3, 224, 224); '3,256,256' or '3x256x256' -> (3, 256, 256); '192,256' -> (3, 192, 256)."""
     if text is None:
         return None
-    parts = [p for p in re.split(r"[,x× ]+", str(text).strip()) if p]
-    try:
-        values = [int(p) for p in parts]
-    except ValueError:
-        values = []
-    if len(values) not in (1, 2, 3) or any(v <= 0 for v in values):
-        raise UserError(f"--input-size {text!r} is not valid: give positive integers as H, H,W or C,H,W "
-                        "(for example 224 or 3,224,224)")
+    parts = re.split(r"\s*[,x×]\s*|\s+", str(text).strip())
+    usage = ("give positive integers as H, H,W or C,H,W (for example 224 or 3,224,224)")
+    if not 1 <= len(parts) <= 3 or not all(p.isdigit() and len(p) < 12 for p in parts):
+        raise UserError(f"--input-size {shown(text)} is not valid: {usage}")
+    values = [int(p) for p in parts]
     if len(values) == 1:
-        return (3, values[0], values[0])
-    if len(values) == 2:
-        return (3, values[0], values[1])
+        values = [3, values[0], values[0]]
+    elif len(values) == 2:
+        values = [3, *values]
+    for name, value in zip(("channels", "height", "width"), values):
+        check_int(value, f"--input-size {name}")
     return tuple(values)  # type: ignore[return-value]
 
 
 def check_batch(batch: int) -> int:
-    if int(batch) != batch or batch <= 0:
-        raise UserError(f"--batch {batch} is not valid: give a positive integer")
-    return int(batch)
+    return check_int(batch, "--batch")
 
 
 def is_object_path(spec: str) -> bool:
@@ -90,19 +85,11 @@ def build_model(spec: str, device: str = "meta"):
 def _build_from_factory(spec: str):
     import torch
 
-    module_name, _, attr = spec.partition(":")
-    if os.getcwd() not in sys.path:  # `codesign inspect mymodels:net` finds mymodels.py where you stand
-        sys.path.insert(0, os.getcwd())
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise UserError(f"cannot import {module_name!r} from {spec!r}: {exc}") from None
-    factory = module
-    for part in attr.split("."):
-        factory = getattr(factory, part, None)
-        if factory is None:
-            raise UserError(f"{module_name!r} has no attribute {attr!r} (from {spec!r})")
-    model = factory() if callable(factory) and not isinstance(factory, torch.nn.Module) else factory
+    from codesign.boundary.user_code import call, resolve
+
+    factory = resolve(spec, "model factory")
+    model = call(factory, spec, "model factory") if callable(factory) and not isinstance(
+        factory, torch.nn.Module) else factory
     if not isinstance(model, torch.nn.Module):
         raise UserError(f"{spec!r} returned {type(model).__name__}, not a torch.nn.Module")
     return model

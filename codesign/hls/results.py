@@ -16,6 +16,8 @@ import json
 import os
 
 from accel_sim.config import Accelerator, accelerator_from_dict, load_accelerator
+from accel_sim.inputs import parse_int, read_text
+from codesign.boundary.rows import json_object
 from codesign.errors import UserError
 
 # Short knob names as a sweep/search writes them (and a few aliases) -> the search's knob names;
@@ -32,28 +34,33 @@ _FIELDS = {"model": ("model",), "accel": ("accel", "accelerator", "preset", "bas
 
 
 def _rows(path: str) -> list[dict]:
+    from codesign.boundary.rows import MAX_RESULTS_BYTES, json_lines
+
     if not os.path.isfile(path):
         raise UserError(f"--from-results {path!r} does not exist")
-    try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"cannot read --from-results {path!r}: {exc}") from None
+    label = f"--from-results {path!r}"
+    text = read_text(path, "--from-results file", path, limit=MAX_RESULTS_BYTES)
     stripped = text.lstrip()
-    try:
-        if path.lower().endswith(".json") or stripped.startswith("["):
+    if path.lower().endswith(".json") or stripped.startswith("["):
+        try:
             data = json.loads(text)
-            if isinstance(data, dict):
-                lists = [data[k] for k in ("rows", "points", "results", "pareto") if isinstance(data.get(k), list)]
-                data = lists[0] if lists else None
-            if not isinstance(data, list):
-                raise UserError(f"--from-results {path!r}: expected a JSON list of rows (or {{\"rows\": [...]}})")
-            return [r for r in data if isinstance(r, dict)]
-        if path.lower().endswith(".jsonl") or stripped.startswith("{"):
-            return [json.loads(line) for line in text.splitlines() if line.strip()]
-    except json.JSONDecodeError as exc:
-        raise UserError(f"--from-results {path!r} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
-    return list(csv.DictReader(text.splitlines()))
+        except (ValueError, RecursionError) as exc:
+            raise UserError(f"{label} is not valid JSON: {getattr(exc, 'msg', type(exc).__name__)}") from None
+        if isinstance(data, dict):
+            lists = [data[k] for k in ("rows", "points", "results", "pareto") if isinstance(data.get(k), list)]
+            data = lists[0] if lists else None
+        if not isinstance(data, list):
+            raise UserError(f"{label}: expected a JSON list of rows (or {{\"rows\": [...]}})")
+        for index, item in enumerate(data):
+            if not isinstance(item, dict):
+                raise UserError(f"{label}: row {index} is a JSON {type(item).__name__}, not an object")
+        return data
+    if path.lower().endswith(".jsonl") or stripped.startswith("{"):
+        return json_lines(text, label)
+    try:
+        return list(csv.DictReader(text.splitlines()))
+    except csv.Error as exc:
+        raise UserError(f"{label} is not CSV ({exc})") from None
 
 
 def _value(text):
@@ -84,8 +91,9 @@ def _set_path(data: dict, path: str, value, where: str) -> None:
 
 
 def _accelerator(spec, short: dict, scale_ports: bool, knobs: dict, where: str, row: int) -> Accelerator:
-    from codesign.search.knobs import build_accelerator
+    from codesign.search.knobs import HARDWARE_KNOBS, build_accelerator
 
+    short = {k: HARDWARE_KNOBS[k].parse(v, f"{where}: {k}") for k, v in short.items()}
     base = accelerator_from_dict(spec, where) if isinstance(spec, dict) else load_accelerator(spec or "zcu102")
     data = build_accelerator(base, short, scale_ports).to_dict() if short else base.to_dict()
     data["name"] = base.name
@@ -116,8 +124,8 @@ def design_point_from_row(path: str, row: int) -> dict:
         raise UserError(f"{where} has no 'model' column; columns: {', '.join(raw) or 'none'}")
     knobs, short = {}, {}
     nested = cells.get("knobs")
-    if isinstance(nested, str) and nested.strip().startswith("{"):
-        nested = json.loads(nested)
+    if nested is not None:
+        nested = json_object(nested, os.path.basename(path), f"row {row}, column 'knobs'")
     for key, value in list(nested.items() if isinstance(nested, dict) else []) + list(cells.items()):
         key = str(key).lower()
         if key in SEARCH_KNOBS:
@@ -126,9 +134,8 @@ def design_point_from_row(path: str, row: int) -> dict:
             knobs[key] = value
     scale_ports = str(cells.get("scale_ports", True)).lower() not in ("false", "0", "no")
     out["accel"] = _accelerator(out.get("accel"), short, scale_ports, knobs, where, row)
-    for name in ("batch",):
-        if name in out:
-            out[name] = int(_value(out[name]))
+    if "batch" in out:
+        out["batch"] = parse_int(str(out["batch"]), f"{where}: batch")
     for name in ("precision", "prune_heads", "prune_mlp", "dataflow", "input_size", "model", "device"):
         if name in out and not isinstance(out[name], str):
             out[name] = str(out[name])

@@ -1,8 +1,9 @@
 """Writes the project's files, only inside the output directory: relative paths without `..`,
-no symbolic link that leads out, and a non-empty directory only with --force."""
+no symbolic link that leads out, a non-empty directory only with --force, and each file new (renamed in)."""
 from __future__ import annotations
 
 import os
+import tempfile
 
 from codesign.errors import UserError
 
@@ -52,7 +53,10 @@ class ProjectWriter:
             if not os.path.isdir(current):
                 if os.path.lexists(current):
                     raise UserError(f"refusing to write {rel!r}: {current} exists and is not a directory")
-                os.mkdir(current)
+                try:
+                    os.mkdir(current)
+                except OSError as exc:
+                    raise UserError(f"cannot create {current!r}: {exc.strerror or exc}") from None
         if not _inside(os.path.realpath(os.path.dirname(target)), self.root):
             raise UserError(f"refusing to write {rel!r}: it resolves outside the output directory {self.given!r}")
         return target
@@ -65,13 +69,22 @@ class ProjectWriter:
             self.write(rel, data)
 
     def write(self, rel: str, data: str | bytes) -> str:
+        """A new file at `rel`: written under a temporary name beside it, then renamed over the old
+        entry, so that no link (symbolic or hard) is written through and no half file is left."""
         target = self.path(rel)
         payload = data.encode("utf-8") if isinstance(data, str) else data
-        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
-        if os.path.islink(target):          # a link that stays inside: write through it
-            flags &= ~getattr(os, "O_NOFOLLOW", 0)
-        fd = os.open(target, flags, 0o644)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(payload)
+        folder, name = os.path.split(target)
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(payload)
+                os.chmod(tmp, 0o644)
+                os.replace(tmp, target)
+            except BaseException:
+                os.unlink(tmp)
+                raise
+        except OSError as exc:
+            raise UserError(f"cannot write {rel!r} in {self.given!r}: {exc.strerror or exc}") from None
         self.written.append(rel)
         return target

@@ -13,6 +13,7 @@ from accel_sim.engine import simulate
 from accel_sim.errors import UserError
 from accel_sim.resources import estimate_resources
 from accel_sim.workload import Workload
+from codesign.boundary.figures import figure_problem
 from codesign.search.knobs import build_accelerator
 from codesign.search.metrics import DEVICE_COLUMNS, FIDELITY_COLUMNS, HARDWARE_METRICS
 from codesign.search.point import DesignPoint, canonical_json, content_hash
@@ -35,6 +36,9 @@ def hardware_metrics(workload: Workload, accel: Accelerator, device: str | None)
                "dram_bytes": float(totals.dram_bytes), "utilization": sim.utilization}
     except UserError as err:
         out = {"error": str(err)}
+    problem = figure_problem(out)
+    if problem:      # never a row with NaN or negative figures: it would reach the front
+        out = {"error": f"out of range: {problem}"}
     if device is not None:
         out.update(resource_columns(accel, device))
     return out

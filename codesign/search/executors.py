@@ -12,6 +12,7 @@ import signal
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 
 from accel_sim.errors import UserError
+from accel_sim.inputs import check_int
 
 DASK_TIMEOUT_S = 5.0
 
@@ -58,8 +59,7 @@ def open_executor(workers: int | None = None, dask_address: str | None = None,
             client.close()
         return
     workers = default_workers() if workers is None else workers
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise UserError(f"--workers {workers!r} is not valid; give an integer >= 1 (1 runs in this process)")
+    check_int(workers, "--workers")
     if workers == 1:
         yield InlineExecutor(), 1
         return
@@ -78,6 +78,8 @@ def connect_dask(address: str, timeout_s: float = DASK_TIMEOUT_S):
         from distributed import Client
     except ImportError:
         raise UserError("--dask needs dask.distributed: pip install 'dask[distributed]'") from None
+    from codesign.boundary.services import check_dask_address
+    check_dask_address(address)
     for name in ("distributed", "distributed.client", "distributed.comm"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
     try:

@@ -5,24 +5,19 @@ Torch-free: sweep workers build every accelerator variant from the base with `da
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass
 
 from accel_sim.config import Accelerator, parse_dataflow
 from accel_sim.errors import UserError
+from accel_sim.inputs import check_int, check_number
 
 
 def _int(value, field: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise UserError(f"{field}: {value!r} is not valid; give an integer >= 1")
-    return int(value)
+    return check_int(value, field)
 
 
 def _positive(value, field: str) -> float:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
-    if not ok:
-        raise UserError(f"{field}: {value!r} is not valid; give a number > 0")
-    return float(value)
+    return float(check_number(value, field))
 
 
 def _dataflow(value, field: str) -> str:

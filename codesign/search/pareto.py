@@ -5,6 +5,7 @@ Also writes the front as CSV and JSON and renders it as a readable table.
 from __future__ import annotations
 
 import json
+import math
 import os
 
 from accel_sim.errors import UserError
@@ -18,6 +19,11 @@ _NOT_KNOBS = {"hash", "precision", "prune_heads"}
 def objective_vector(row: dict, objectives) -> tuple[float, ...]:
     """The objective values, maximised ones negated, so that smaller is better throughout."""
     return tuple(-float(row[o]) if METRICS[o].direction == MAXIMIZE else float(row[o]) for o in objectives)
+
+
+def _finite(value) -> bool:
+    """A number a front can rank (a NaN would compare false both ways and always survive)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def dominates(a: tuple, b: tuple) -> bool:
@@ -34,7 +40,7 @@ def pareto_front(rows: list[dict], objectives) -> list[dict]:
         metric(name, "objective")
     unique = {}
     for row in rows:
-        if row.get("feasible") and all(row.get(o) is not None for o in objectives):
+        if row.get("feasible") and all(_finite(row.get(o)) for o in objectives):
             unique.setdefault(row["hash"], row)
     ranked = sorted(unique.values(), key=lambda r: (objective_vector(r, objectives), r["hash"]))
     front, vectors = [], []
@@ -65,9 +71,12 @@ def write_front(front: list[dict], columns: list[str], objectives, stem: str) ->
     csv_path, json_path = f"{stem}.csv", f"{stem}.json"
     try:
         write_rows(csv_path, columns, front)
-        with open(json_path, "w", encoding="utf-8") as fh:
+        tmp = f"{json_path}.{os.getpid()}.tmp"
+        with open(tmp, "w", encoding="utf-8") as fh:
             json.dump({"objectives": {o: METRICS[o].direction for o in objectives}, "count": len(front),
-                       "points": [{c: plain(row.get(c)) for c in columns} for row in front]}, fh, indent=1)
+                       "points": [{c: plain(row.get(c)) for c in columns} for row in front]}, fh, indent=1,
+                      allow_nan=False)
+        os.replace(tmp, json_path)      # whole or not at all
     except OSError as err:
         raise UserError(f"cannot write the front to {stem!r}: {err.strerror}") from None
     return [csv_path, json_path]

@@ -9,11 +9,18 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from accel_sim.errors import UserError
-from accel_sim.yaml_io import read_yaml
+from accel_sim.inputs import check_int, check_number
+from accel_sim.inputs import read_yaml
 from codesign.search.metrics import METRICS, Bound, Constraints, metric
 from codesign.search.point import content_hash
 from codesign.transforms.precision import Bits, PrecisionPolicy, Rule
 from codesign.transforms.prune import PrunePlan
+
+
+# A knob's values are enumerated and searched: the example spaces have 2-4 per knob; 1,000 keeps the
+# duplicate check, the grid index and NSGA-II's categorical sampling instant.
+MAX_CHOICES = 1000
+MAX_HEADS = 1024    # attention heads per block: ViT-22B has 48 (Dehghani et al. 2023); 1,024 is above any
 
 
 def require_mapping(data, where: str) -> None:
@@ -47,9 +54,14 @@ class Knob:
     def of(cls, name: str, choices: tuple, kind: str, field: str) -> Knob:
         if not choices:
             raise UserError(f"{field}: empty list; give at least one value (the space would have no points)")
+        if len(choices) > MAX_CHOICES:
+            raise UserError(f"{field}: {len(choices):,} values, more than the {MAX_CHOICES:,} a knob may have")
+        seen = set()
         for value in choices:
-            if choices.count(value) > 1:
+            key = (type(value) is bool, value if isinstance(value, (str, int, float)) else repr(value))
+            if key in seen:
                 raise UserError(f"{field}: {value!r} is listed twice")
+            seen.add(key)
         return cls(name, tuple(choices), kind)
 
 
@@ -78,9 +90,7 @@ def parse_model(data) -> ModelSpec:
         except UserError:
             raise UserError(f"model.input_size {size!r} is not valid; give H or [C, H, W] "
                             "(positive integers)") from None
-    batch = data.get("batch", 1)
-    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
-        raise UserError(f"model.batch {batch!r} is not valid; give an integer >= 1")
+    batch = check_int(data.get("batch", 1), "model.batch")
     return ModelSpec(name.strip(), size, batch)
 
 
@@ -182,8 +192,7 @@ def parse_compression(data) -> dict:
         field = "compression.heads.keep_per_block"
         counts = _as_list(heads["keep_per_block"])
         for c in counts:
-            if isinstance(c, bool) or not isinstance(c, int) or c < 1:
-                raise UserError(f"{field}: {c!r} is not valid; give kept-head counts >= 1")
+            check_int(c, field, maximum=MAX_HEADS)
         out["heads_per_block"] = Knob.of("heads", tuple(counts), "compression", field).choices
     if "mlp_keep_ratio" in data:
         field = "compression.mlp_keep_ratio"
@@ -227,8 +236,7 @@ def parse_constraints(data) -> Constraints:
         if not spec:
             raise UserError(f"{where}: give min and/or max")
         for key, value in spec.items():
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise UserError(f"{where}.{key}: {value!r} is not a number")
+            check_number(value, f"{where}.{key}", minimum=-1e300, strict=False, maximum=1e300)
         bounds.append(Bound(name, spec.get("min"), spec.get("max")))
     return Constraints(fits, tuple(bounds))
 
@@ -271,11 +279,9 @@ class FidelitySpec:
 def parse_fidelity(data) -> FidelitySpec:
     _keys(data, "fidelity", ("samples", "seed", "checkpoint", "calibration", "evaluator", "dataset", "finetune",
                              "proxy"))
-    samples, seed, finetune = data.get("samples", 16), data.get("seed", 0), data.get("finetune", 0)
-    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
-        raise UserError(f"fidelity.samples {samples!r} is not valid; give an integer >= 1")
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise UserError(f"fidelity.seed {seed!r} is not valid; give an integer")
+    samples = check_int(data.get("samples", 16), "fidelity.samples")
+    seed = check_int(data.get("seed", 0), "fidelity.seed")
+    finetune = data.get("finetune", 0)
     if isinstance(finetune, bool) or not isinstance(finetune, int) or finetune < 0:
         raise UserError(f"fidelity.finetune {finetune!r} is not valid; give a number of epochs >= 0")
     if data.get("proxy") not in (None, "cosine"):

@@ -15,6 +15,7 @@ from functools import cached_property
 from accel_sim.config import Accelerator, load_accelerator
 from accel_sim.devices import get_device
 from accel_sim.errors import UserError
+from accel_sim.inputs import check_int, check_number
 from accel_sim.resources import estimate_resources
 from codesign.search.knobs import DEFAULT_BASE, HARDWARE_KNOBS, build_accelerator
 from codesign.search.metrics import METRICS, Bound, Constraints, metric
@@ -129,8 +130,7 @@ class DesignSpace:
 
     def sample(self, count: int, seed: int) -> list[DesignPoint]:
         """`count` distinct points drawn uniformly with `seed` (all of them, in grid order, if fewer)."""
-        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-            raise UserError(f"--samples {count!r} is not valid; give an integer >= 1")
+        check_int(count, "--samples", maximum=10**9)
         if count >= self.size:
             return self.grid()
         picks = random.Random(seed).sample(range(self.size), count)
@@ -237,8 +237,7 @@ class DesignSpace:
             space = dataclasses.replace(space, hardware=others + (knob,),
                                         constraints=dataclasses.replace(space.constraints, fits_device=True))
         if target_fps is not None:
-            if isinstance(target_fps, bool) or not isinstance(target_fps, (int, float)) or not target_fps > 0:
-                raise UserError(f"--target-fps {target_fps!r} is not valid; give frames per second > 0")
+            check_number(target_fps, "--target-fps")
             bounds = [b for b in space.constraints.bounds if b.metric != "fps"]
             old = next((b for b in space.constraints.bounds if b.metric == "fps"), Bound("fps"))
             bounds.append(Bound("fps", max(float(target_fps), old.minimum or 0.0), old.maximum))

@@ -15,11 +15,12 @@ import warnings
 from dataclasses import dataclass, field
 
 from accel_sim.errors import UserError
+from accel_sim.inputs import check_int
 from codesign.search.evaluate import Evaluator, result_columns
 from codesign.search.metrics import METRICS, objective_value
 from codesign.search.pareto import front_stem, pareto_front, write_front
 from codesign.search.point import content_hash
-from codesign.search.results_io import write_rows
+from codesign.search.results_io import results_format, write_rows
 from codesign.search.space import DesignSpace, load_space
 from codesign.search.sweep import default_path, extract_graph
 from codesign.search.target import TargetReport, scan_space, target_report, unreachable_report
@@ -80,6 +81,8 @@ def open_storage(url: str):
     """An Optuna RDBStorage with heartbeats, or one error line naming the URL (password hidden)."""
     import optuna
 
+    from codesign.boundary.services import check_storage_url
+    check_storage_url(url, masked_url(url))
     for attempt in range(3):    # processes that create a new database at the same time can collide once
         try:
             return optuna.storages.RDBStorage(
@@ -141,14 +144,13 @@ def run_search(space, trials: int, *, seed: int = 0, storage: str | None = None,
                target_fps: float | None = None, device: str | None = None, population: int | None = None,
                results: str | None = None, quiet: bool = True, graph=None) -> SearchResult:
     """Run the study until it has `trials` finished trials (a resumed study runs only the rest)."""
-    if isinstance(trials, bool) or not isinstance(trials, int) or trials < 1:
-        raise UserError(f"--trials {trials!r} is not valid; give an integer >= 1")
-    if population is not None and (isinstance(population, bool) or not isinstance(population, int)
-                                   or population < 2):
-        raise UserError(f"--population {population!r} is not valid; give an integer >= 2")
+    check_int(trials, "--trials")
+    if population is not None:
+        check_int(population, "--population")
     space = load_space(space).with_overrides(device=device, target_fps=target_fps)
     storage = storage or f"sqlite:///{default_path(space, 'optuna', '.db')}"
     results = results or default_path(space, "search", ".csv")
+    results_format(results)      # a wrong -o fails now, not after the search
     with _quiet_optuna() as optuna:
         store = open_storage(storage)
         start = time.perf_counter()

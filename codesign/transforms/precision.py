@@ -17,6 +17,9 @@ from codesign.ir import DEFAULT_BITS, SUPPORTED_BITS, Graph, Op, OpKind
 _WIDTHS = ", ".join(map(str, SUPPORTED_BITS))
 _BITS = re.compile(r"^w(\d+)a(\d+)$")
 _GLOB_CHARS = frozenset("*?[")
+# A rule per op of the largest timm models (ViT-g/14 lowers to ~1,000 ops) is the most a policy needs;
+# every rule is matched against every op, so a larger policy is refused rather than run for minutes.
+MAX_RULES = 2000
 
 
 class PolicyWarning(UserWarning):
@@ -125,10 +128,14 @@ class PrecisionPolicy:
     rules: tuple[Rule, ...] = ()
 
     def __post_init__(self):
-        keys = [r.key for r in self.rules]
-        for key in keys:
-            if keys.count(key) > 1:
-                raise UserError(f"precision rule {key!r} is given twice; give each op or pattern once")
+        if len(self.rules) > MAX_RULES:
+            raise UserError(f"precision policy has {len(self.rules):,} rules, more than {MAX_RULES:,}; group ops "
+                            "with globs (*.attn.qkv), module prefixes, re:REGEX or kind:KIND")
+        seen = set()
+        for rule in self.rules:
+            if rule.key in seen:
+                raise UserError(f"precision rule {rule.key!r} is given twice; give each op or pattern once")
+            seen.add(rule.key)
 
     @property
     def spec(self) -> str:
@@ -176,7 +183,7 @@ def parse_precision(text: str) -> PrecisionPolicy:
 
 
 def _load_yaml(path: str) -> PrecisionPolicy:
-    from accel_sim.yaml_io import read_yaml
+    from accel_sim.inputs import read_yaml
 
     if not os.path.isfile(path):
         raise UserError(f"precision file {path!r} does not exist")
@@ -189,6 +196,9 @@ def _load_yaml(path: str) -> PrecisionPolicy:
     rules = data.get("rules") or {}
     if not isinstance(rules, dict):
         raise UserError(f"precision file {path!r}: rules must be a mapping of KEY: w<bits>a<bits>")
+    if len(rules) > MAX_RULES:
+        raise UserError(f"precision file {path!r} has {len(rules):,} rules, more than {MAX_RULES:,}; group ops "
+                        "with globs (*.attn.qkv), module prefixes, re:REGEX or kind:KIND")
     default = Bits.parse(data["default"]) if "default" in data else Bits(DEFAULT_BITS, DEFAULT_BITS)
     return PrecisionPolicy(default=default,
                            rules=tuple(Rule(str(k), Bits.parse(v)) for k, v in rules.items()))
