@@ -16,7 +16,8 @@ from accel_sim.errors import UserError
 from accel_sim.inputs import read_text
 
 FORMATS = (".csv", ".jsonl")
-STRING_COLUMNS = frozenset({"hash", "model", "error", "objectives", "first_overflow", "precision", "prune_heads"})
+STRING_COLUMNS = frozenset({"hash", "model", "error", "objectives", "first_overflow", "precision", "prune_heads",
+                            "fidelity_metric"})
 
 
 def results_format(path: str) -> str:
