@@ -24,7 +24,8 @@ Numba kernels over named record arrays; the mapper searches with them and the en
 # Compute: the dataflow's folds (dataflows/*.py) run over the tiles. A fold streams the tile's
 # extent of the temporal dimension; every fold pays fill and drain unless the PE registers are
 # double-buffered (`pipelined_folds`), in which case the next fold's preload overlaps the current
-# stream and a fold takes max(stream, preload), with one fill and drain per layer. Row stationary
+# stream and a fold takes max(stream, preload) (the last one just its stream), with one fill and
+# drain per layer. Row stationary
 # keeps its own fold model over the whole layer (its strips are cut by the dataflow itself).
 # A vector op streams lane-wide vectors through the same pipeline (one step per vector).
 # Time: the tile steps run as a double-buffered pipeline over one DRAM channel: with S steps,
@@ -130,6 +131,13 @@ def _stream_sum(extent, tile, floor):
 
 
 @njit
+def _last_idle(extent, tile, floor):
+    """The last fold has no next fold to preload: it takes its stream, not max(stream, floor)."""
+    last = extent - (_ceil_div(extent, tile) - 1) * tile
+    return max(0, floor - last)
+
+
+@njit
 def _fetches(t_irr, p_irr, t_r1, p_r1, t_r2, p_r2, held):
     """How many times an operand's whole extent crosses from DRAM (see the model above): trips and
     loop positions of its irrelevant loop and of its two relevant loops."""
@@ -183,7 +191,7 @@ def _k_on_rows(r, c, pipe, k, tk, across, t_across, stream, t_stream):
     folds = fold_sum(k, tk, r) * fold_sum(across, t_across, c)
     tiles = _ceil_div(stream, t_stream)
     if pipe:
-        work = folds * _stream_sum(stream, t_stream, r) + 2 * r + c - 2
+        work = folds * _stream_sum(stream, t_stream, r) - _last_idle(stream, t_stream, r) + 2 * r + c - 2
     else:
         work = folds * (tiles * (2 * r + c - 2) + stream)
     streamed = fold_sum(across, t_across, c) * float(stream * k)
@@ -207,7 +215,8 @@ def _compute(layer, hw, tm, tn, tk, kt_spill):
         folds = fold_sum(m, tm, r) * fold_sum(n, tn, c)
         chunks = kt_spill          # the array drains its accumulators once per k chunk (tile)
         if pipe:
-            work = folds * _stream_sum(k, tk if chunks > 1 else k, r) + r + c - 2
+            chunk = tk if chunks > 1 else k
+            work = folds * _stream_sum(k, chunk, r) - _last_idle(k, chunk, r) + r + c - 2
         else:
             work = folds * (k + chunks * (r + c - 2))
         a_reads = fold_sum(n, tn, c) * float(m * k)
@@ -422,6 +431,7 @@ def cost_all(layers, tilings, hw, out):
 # passed in (`fixed_energy`) so that EDP ranks whole-layer energy.
 OBJ_LATENCY, OBJ_ENERGY, OBJ_EDP = 0, 1, 2
 OBJECTIVES = {"latency": OBJ_LATENCY, "energy": OBJ_ENERGY, "edp": OBJ_EDP}
+OBJ_DRAM = 3          # the fewest DRAM bytes, exactly (then cycles): how SCALE-Sim's fixed tiles pick a fold order
 NEAR_TIE = 0.01
 
 
@@ -431,6 +441,8 @@ def _metrics(objective, cost, fixed_energy):
     energy = cost.energy_pj + fixed_energy
     if objective == OBJ_LATENCY:
         return cost.cycles, energy
+    if objective == OBJ_DRAM:
+        return cost.dram_a + cost.dram_b + cost.dram_o_write + cost.dram_o_read, cost.cycles
     if objective == OBJ_ENERGY:
         return energy, cost.cycles
     return cost.cycles * energy, cost.cycles
@@ -502,8 +514,9 @@ def choose(layer, hw, costs, count, objective, fixed_energy):
         costs[i].cycles = layer_cycles(layer, hw, costs[i])
         primary[i], secondary[i] = _metrics(objective, costs[i], fixed_energy)
     floor = primary.min()
+    band = 0.0 if objective == OBJ_DRAM else NEAR_TIE
     chosen = -1
     for i in range(count):
-        if primary[i] <= floor * (1.0 + NEAR_TIE) and (chosen < 0 or secondary[i] < secondary[chosen]):
+        if primary[i] <= floor * (1.0 + band) and (chosen < 0 or secondary[i] < secondary[chosen]):
             chosen = i
     return chosen

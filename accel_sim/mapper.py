@@ -13,8 +13,9 @@ search, BatchNorm folding, vector-op fusion and on-chip residency decided for th
 #   inferences when the accelerator says so and all of them fit. Results are memoised by layer
 #   and hardware, so a repeated shape or a repeated simulation costs a dictionary look-up.
 # - "scalesim": SCALE-Sim's mapping, for regression against it: the temporal dimension untiled,
-#   spatial tiles of one array edge (one fold per tile), no fusion, no residency, folds back to
-#   back with full fill and drain. Its compute cycles equal SCALE-Sim's.
+#   spatial tiles of one array edge (one fold per tile), the fold order that moves the fewest DRAM
+#   bytes, no fusion, no residency, folds back to back with full fill and drain. Its compute cycles
+#   equal SCALE-Sim's.
 # - "hls": the tiles the HLS templates (hls_templates/lib/cs_gemm.h) implement: one array edge of
 #   each spatial dimension, the whole reduction on chip, the temporal tile searched; every op its
 #   own layer (no fusion, no residency) and folds back to back. `codesign emit-hls` emits it.
@@ -143,7 +144,9 @@ def _check_min_tiles(workload: Workload, codes, on_lut, layers, accel: Accelerat
             sel = np.flatnonzero((codes == code) & (on_lut == lut))
             if not len(sel):
                 continue
-            plan = dataflows.plan(Dataflow.from_code(code), workload.dims(sel), accel.array_shape(lut=lut))
+            # a systolic dataflow's smallest piece is the same for every layer (an array edge or block)
+            probe = sel if code == Dataflow.RS.code else sel[:1]
+            plan = dataflows.plan(Dataflow.from_code(code), workload.dims(probe), accel.array_shape(lut=lut))
             for name, words, bits in (("ifmap", plan.min_ifmap_words, layers["a_bits"][sel]),
                                       ("weight", plan.min_weight_words, layers["b_bits"][sel]),
                                       ("ofmap", plan.min_ofmap_words,
@@ -244,7 +247,7 @@ def _context_kernel(rec, producer, consumers, foldable, family, b_is_act, family
         kind = family_kind[family[i]]
         if not fuse or kind == 0:
             continue
-        if kind == 2:
+        if kind == 2:                 # whole rows of the producer's output must fit on chip
             if rec[head].n * rec[head].acc_bits / 8.0 > fill_o:
                 continue
             rec[head].full_rows = True
@@ -371,6 +374,8 @@ def search_layer(r, hw: np.ndarray, objective: int, fixed_energy: float, mapping
     if hit is not None:
         return hit
     layer = np.array([r], dtype=cm.LAYER_DTYPE)
+    if mapping == "scalesim":       # SCALE-Sim's tiles; of their fold orders the one moving fewest bytes
+        objective = cm.OBJ_DRAM
     picks, costs, count = _candidates_costed(layer, hw, mapping)
     chosen = cm.choose(layer[0], hw[0], costs, count, objective, fixed_energy)
     if chosen < 0:                    # whole rows cannot fit: fall back to no constraint

@@ -39,12 +39,16 @@ def _fold_work(r: dict, pipe: bool, tiles_m, tiles_n, tiles_k, chunked: bool):
     """Fold work and buffer<->array elements (a, b, o write, o read), fold by fold."""
     rows, cols, df = r["rows"], r["cols"], r["df"]
     work = 0
+    last = 0                            # the last fold's stream: no next fold to preload behind it
     if df == DF_OS:
         for (_, tm), (_, tn) in itertools.product(tiles_m, tiles_n):
             for _ in range(math.ceil(tm / rows) * math.ceil(tn / cols)):
                 streams = [tk for _, tk in tiles_k] if chunked else [r["k"]]
                 for length in streams:
                     work += max(length, rows) if pipe else length + rows + cols - 2
+                    last = length
+        if pipe:
+            work -= max(0, rows - last)
         m, n, k = r["m"], r["n"], r["k"]
         chunks = len(tiles_k) if chunked else 1
         a = sum(math.ceil(tn / cols) for _, tn in tiles_n) * m * k
@@ -56,6 +60,9 @@ def _fold_work(r: dict, pipe: bool, tiles_m, tiles_n, tiles_k, chunked: bool):
     for (_, ts), (_, tc), (_, tk) in itertools.product(stream_tiles, col_tiles, tiles_k):
         for _ in range(math.ceil(tk / rows) * math.ceil(tc / cols)):
             work += max(ts, rows) if pipe else 2 * rows + cols - 2 + ts
+            last = ts
+    if pipe:
+        work -= max(0, rows - last)
     m, n, k = r["m"], r["n"], r["k"]
     k_folds = sum(math.ceil(tk / rows) for _, tk in tiles_k)
     if df == DF_WS:
