@@ -17,6 +17,7 @@
 # platform shell (static region) takes part of the device; the figures below are the whole device.
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import asdict, dataclass
 
@@ -100,6 +101,7 @@ def _norm(text: str) -> str:
     return re.sub(r"[^a-z0-9]", "", text.lower())
 
 
+@functools.lru_cache(maxsize=1)
 def _index() -> dict[str, Device]:
     out = {}
     for dev in DEVICES:

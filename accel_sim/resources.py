@@ -140,6 +140,11 @@ def _place_buffers(accel: Accelerator, device: Device) -> tuple[dict, dict]:
     return {n: placement[n] for n in order}, {n: usage[n] for n in order}
 
 
+def resource_inputs(accel: Accelerator) -> tuple:
+    """What of `accel` its resource estimate depends on (not its clock or DRAM): a memo key."""
+    return (accel.pe_array, accel.buffers, accel.lut_array, accel.vector_unit)
+
+
 def estimate_resources(accel, device) -> ResourceEstimate:
     """Resources of `accel` (Accelerator, preset or file) on `device` (Device, board or part name)."""
     accel = load_accelerator(accel)

@@ -4,6 +4,7 @@ Upper bounds keep every product the simulator forms inside int64 and every laten
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -84,6 +85,7 @@ def shown(value, limit: int = 40) -> str:
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
+@functools.lru_cache(maxsize=4096)     # every accelerator a sweep builds checks the same fields
 def _range(field: str, integer: bool, minimum, strict, maximum) -> Range:
     name = field.rsplit(".", 1)[-1].rsplit(" ", 1)[-1].lstrip("-").replace("-", "_")   # "x.csv row 3: batch"
     base = LIMITS.get(name, DEFAULT_INT if integer else DEFAULT_FLOAT)

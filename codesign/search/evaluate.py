@@ -11,7 +11,7 @@ from accel_sim.config import Accelerator
 from accel_sim.devices import RESOURCE_ORDER
 from accel_sim.engine import simulate
 from accel_sim.errors import UserError
-from accel_sim.resources import estimate_resources
+from accel_sim.resources import estimate_resources, resource_inputs
 from accel_sim.workload import Workload
 from codesign.boundary.figures import figure_problem
 from codesign.search.knobs import build_accelerator
@@ -21,7 +21,7 @@ from codesign.search.schema import CompressionChoice, FidelitySpec, ModelSpec
 
 _MEMO_LIMIT = 20_000
 _accelerators: dict = {}     # per worker process: hardware values -> Accelerator
-_resources: dict = {}        # (hardware values, device) -> resource columns
+_resources: dict = {}        # (what resources depend on, device) -> resource columns
 
 
 def hardware_metrics(workload: Workload, accel: Accelerator, device: str | None) -> dict:
@@ -83,7 +83,8 @@ def run_sim_task(task: SimTask) -> list[tuple[str, dict]]:
         device = values.get("device")
         metrics = hardware_metrics(task.workload, accel, None)
         if device is not None:
-            metrics.update(_memo(_resources, (hw_key, device), lambda: resource_columns(accel, device)))
+            metrics.update(_memo(_resources, (resource_inputs(accel), device),
+                                 lambda: resource_columns(accel, device)))
         out.append((key, metrics))
     return out
 
