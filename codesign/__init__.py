@@ -4,14 +4,13 @@ The Python API mirrors the command line; heavy imports (torch, timm) happen only
 """
 from __future__ import annotations
 
-import dataclasses
 import os
 
 __version__ = "0.1.0"
 
 # Compression API, imported on first use (codesign.transforms): see `inspect` for the CLI mirror.
-_TRANSFORMS = ("PrecisionPolicy", "PrunePlan", "apply_precision", "apply_pruning", "parse_precision",
-               "parse_prune")
+_TRANSFORMS = ("Compression", "PrecisionPolicy", "PrunePlan", "apply_precision", "apply_pruning",
+               "parse_precision", "parse_prune")
 
 
 def __getattr__(name: str):
@@ -37,25 +36,10 @@ def inspect(model: str, input_size=None, batch: int = 1, precision=None, prune_h
     api.expect("model", model, (str,), "a timm model name or 'pkg.module:factory'", optional=False)
     api.input_size_arg(input_size)
     api.compression_args(precision, prune_heads, prune_mlp)
+    from codesign.transforms import Compression
+
     graph = extract(model, input_size=input_size, batch=api.batch_arg(batch))
-    return _compress(graph, precision, prune_heads, prune_mlp)
-
-
-def _compress(graph, precision, prune_heads, prune_mlp):
-    """Pruning, then precision, from specs (as on the command line) or parsed objects."""
-    from codesign.transforms import PrunePlan, apply_precision, apply_pruning, parse_precision, parse_prune
-
-    policy = parse_precision(precision) if isinstance(precision, str) else precision
-    plan = prune_heads if isinstance(prune_heads, PrunePlan) else (
-        parse_prune(prune_heads) if prune_heads is not None else None)
-    if prune_mlp is not None:
-        mlp_ratio = parse_prune(mlp=prune_mlp).mlp_keep_ratio
-        plan = dataclasses.replace(plan or PrunePlan(), mlp_keep_ratio=mlp_ratio)
-    if plan is not None:
-        graph = apply_pruning(graph, plan)
-    if policy is not None:
-        graph = apply_precision(graph, policy)
-    return graph
+    return Compression.of(precision, prune_heads, prune_mlp).apply(graph)
 
 
 def sweep(space, results: str | None = None, *, samples: int | None = None, seed: int = 0,
@@ -72,12 +56,18 @@ def sweep(space, results: str | None = None, *, samples: int | None = None, seed
 
 def simulate(model, accel="zcu102", dataflow: str | None = None, layer_dataflows: dict | None = None,
              input_size=None, batch: int = 1, device=None, precision=None, prune_heads=None, prune_mlp=None,
-             mapping: str = "searched", objective: str = "latency"):
+             mapping: str = "searched", objective: str = "latency", fidelity: bool = False,
+             checkpoint: str | None = None, dataset: str | None = None, calibration: str | None = None,
+             evaluator: str | None = None, finetune: int = 0, verify_ir: bool | None = None):
     """Simulate a model (timm name, object path, Graph or SCALE-Sim topology CSV) on an accelerator
     (see `codesign simulate`); compression arguments as in `inspect`; `mapping` searched, scalesim
-    or hls, `objective` latency, energy or edp. Returns a Simulation."""
+    or hls, `objective` latency, energy or edp. With `fidelity`, the compressed real model is
+    measured too (top-1 on labelled data - a reference model's own, or `checkpoint` + `dataset` -
+    else the logit-cosine proxy), optionally after `finetune` epochs. `verify_ir` checks the IR
+    after each compression pass. Returns a Simulation (`.result`, `.resources`, `.fidelity`)."""
     from codesign.boundary import api
-    from codesign.simulation import simulate as _simulate
+    from codesign.simulation import FidelityOptions, simulate as _simulate
+    from codesign.transforms import Compression
 
     api.model_arg(model)
     api.accel_arg(accel)
@@ -85,12 +75,11 @@ def simulate(model, accel="zcu102", dataflow: str | None = None, layer_dataflows
     api.input_size_arg(input_size)
     batch = api.batch_arg(batch)
     api.compression_args(precision, prune_heads, prune_mlp)
-    compress = None
-    if precision is not None or prune_heads is not None or prune_mlp is not None:
-        def compress(graph):
-            return _compress(graph, precision, prune_heads, prune_mlp)
+    options = FidelityOptions.asked(api.flag_arg("fidelity", fidelity), lambda name: f"{name}=", checkpoint=checkpoint, dataset=dataset,
+                                    calibration=calibration, evaluator=evaluator, finetune=finetune)
     return _simulate(model, accel, dataflow=dataflow, layer_dataflows=layer_dataflows, input_size=input_size,
-                     batch=batch, device=device, compress=compress, mapping=mapping, objective=objective)
+                     batch=batch, device=device, compression=Compression.of(precision, prune_heads, prune_mlp),
+                     mapping=mapping, objective=objective, fidelity=options, verify_ir=verify_ir)
 
 
 def emit_hls(model, accel="zcu102", device="zcu102", precision=None, prune_heads=None, prune_mlp=None,

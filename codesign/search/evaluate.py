@@ -116,15 +116,14 @@ def measure_fidelity(model: ModelSpec, spec: FidelitySpec, choice: CompressionCh
 
 
 def build_workload(graph, choice: CompressionChoice) -> Workload:
-    """Pruning, then precision, then the mapping onto engine layers (the dataflow is the accelerator's)."""
+    """The compression (pruning, then precision), then the mapping onto engine layers (the
+    dataflow is the accelerator's)."""
     from codesign.scheduler import lower
-    from codesign.transforms import PolicyWarning, apply_precision, apply_pruning
+    from codesign.transforms import Compression, PolicyWarning
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PolicyWarning)
-        if choice.plan.prunes_heads or choice.plan.mlp_keep_ratio is not None:
-            graph = apply_pruning(graph, choice.plan)
-        graph = apply_precision(graph, choice.policy)
+        graph = Compression(choice.policy, choice.plan).apply(graph)
     return lower(graph)
 
 
