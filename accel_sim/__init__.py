@@ -7,8 +7,8 @@ import importlib
 _API = {
     "Accelerator": "config", "Buffer": "config", "Buffers": "config", "Dram": "config",
     "LutArray": "config", "PEArray": "config", "RegisterFile": "config", "VectorCycles": "config",
-    "VectorUnit": "config", "accelerator_from_dict": "config", "list_presets": "config",
-    "load_accelerator": "config", "parse_dataflow": "config",
+    "VectorUnit": "config", "accelerator_from_dict": "config", "list_presets": "loading",
+    "load_accelerator": "loading", "parse_dataflow": "config",
     "Device": "devices", "get_device": "devices", "list_devices": "devices",
     "EnergyTable": "energy", "simulate": "engine", "UserError": "errors",
     "ResourceEstimate": "resources", "estimate_resources": "resources",

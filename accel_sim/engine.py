@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from accel_sim import cost_model as cm
-from accel_sim.config import load_accelerator
+from accel_sim.config import Accelerator
 from accel_sim.mapper import map_workload
 from accel_sim.results import COST_FIELDS, SimResult
 from accel_sim.schedule import Schedule, unique_rows
@@ -14,13 +14,14 @@ from accel_sim.workload import Workload
 
 def simulate(workload: Workload, accel, dataflow_override=None, layer_dataflows=None, *,
              mapping: str = "searched", objective: str = "latency") -> SimResult:
-    """Map `workload` on `accel` (an Accelerator, preset name or file) and cost the Schedule.
+    """Map `workload` on `accel` (an Accelerator: accel_sim.load_accelerator reads one) and cost the Schedule.
 
     `dataflow_override` replaces the accelerator's dataflow for every layer; `layer_dataflows`
     (one entry per layer, None = default) overrides single layers. `mapping` is "searched" (the
     default) or "scalesim"; `objective` is what the search minimises: latency, energy or edp.
     """
-    accel = load_accelerator(accel)
+    if not isinstance(accel, Accelerator):
+        raise TypeError("simulate() takes an Accelerator; read one with accel_sim.load_accelerator(name or path)")
     if not isinstance(workload, Workload):
         raise TypeError("simulate() takes a Workload; build one with Workload.from_layers(...)")
     sched = map_workload(workload, accel, dataflow=dataflow_override, layer_dataflows=layer_dataflows,

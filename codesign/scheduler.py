@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import fnmatch
 import math
-from accel_sim.config import load_accelerator, parse_dataflow
+from accel_sim.config import parse_dataflow
+from accel_sim.loading import load_accelerator
 from accel_sim.mapper import map_workload
 from accel_sim.schedule import Schedule
 from accel_sim.errors import UserError

@@ -7,7 +7,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field, fields
 
-from accel_sim.config import Accelerator, load_accelerator
+from accel_sim.config import Accelerator
+from accel_sim.loading import load_accelerator
 from accel_sim.engine import cost_schedule
 from accel_sim.errors import UserError
 from accel_sim.resources import ResourceEstimate, estimate_resources

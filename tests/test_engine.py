@@ -80,7 +80,7 @@ def test_identical_layers_share_results():
 
 
 def test_to_dict_is_json_with_the_contract_keys():
-    out = json.loads(json.dumps(simulate(Workload.from_layers(mixed_layers()), "zcu102").to_dict()))
+    out = json.loads(json.dumps(simulate(Workload.from_layers(mixed_layers()), load_accelerator("zcu102")).to_dict()))
     for key in ("cycles", "compute_cycles", "stall_cycles", "latency_ms", "fps", "energy_mj",
                 "dram_bytes", "utilization"):
         assert key in out["totals"]
@@ -100,19 +100,19 @@ def test_buffer_too_small_names_the_buffer():
 
 def test_row_stationary_needs_a_register_file():
     with pytest.raises(UserError) as err:
-        simulate(Workload.from_layers(mixed_layers()), "tpu_v1", dataflow_override="rs")
+        simulate(Workload.from_layers(mixed_layers()), load_accelerator("tpu_v1"), dataflow_override="rs")
     assert "register_file" in str(err.value)
 
 
 def test_dataflow_overrides():
     workload = Workload.from_layers(mixed_layers())
-    result = simulate(workload, "zcu102", layer_dataflows=["os"] + [None] * (len(workload) - 1))
+    result = simulate(workload, load_accelerator("zcu102"), layer_dataflows=["os"] + [None] * (len(workload) - 1))
     assert result.dataflows[:3] == ("os", "ws", "ws")
     with pytest.raises(UserError) as err:
-        simulate(workload, "zcu102", dataflow_override="diagonal")
+        simulate(workload, load_accelerator("zcu102"), dataflow_override="diagonal")
     assert "ws, os, is, rs" in str(err.value)
     with pytest.raises(UserError):
-        simulate(workload, "zcu102", layer_dataflows=["os"])
+        simulate(workload, load_accelerator("zcu102"), layer_dataflows=["os"])
 
 
 def test_activation_operand_uses_activation_bits():
@@ -153,10 +153,15 @@ def test_memory_bound_layer_stalls():
 def test_every_preset_runs():
     workload = Workload.from_layers(mixed_layers(bits=16))
     for name in ("eyeriss", "scalesim_default", "tpu_v1", "u250", "zcu102", "zcu104"):
-        result = simulate(workload, name)
-        assert result.cycles > 0 and 0 < result.utilization <= 1
         accel = load_accelerator(name)
+        result = simulate(workload, accel)
+        assert result.cycles > 0 and 0 < result.utilization <= 1
         assert result.cycles >= result.totals.macs / accel.pes
+
+
+def test_engine_takes_accelerators_not_names():
+    with pytest.raises(TypeError, match="load_accelerator"):
+        simulate(Workload.from_layers(mixed_layers()), "zcu102")
 
 
 def test_import_does_not_pull_torch():

@@ -32,7 +32,8 @@ def _accelerator(name):
     """A preset, or zcu102 with a 16 x 32 LUT array of XNOR-popcount PEs (as FINN builds them)."""
     if name != "zcu102+lut":
         return name
-    from accel_sim.config import accelerator_from_dict, load_accelerator
+    from accel_sim.config import accelerator_from_dict
+    from accel_sim.loading import load_accelerator
     data = load_accelerator("zcu102").to_dict()
     data.update(name="zcu102_lut", lut_array={"rows": 16, "cols": 32, "macs_per_pe_per_cycle": 64,
                                               "luts_per_pe": 120, "a_bits": 1})

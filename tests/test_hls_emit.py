@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from accel_sim.config import load_accelerator
+from accel_sim.loading import load_accelerator
 from accel_sim.devices import get_device
 from codesign.errors import UserError
 from codesign.frontend import extract

@@ -100,7 +100,7 @@ def test_preset_latency_falls_with_precision():
     for bits in (16, 8, 4):
         layers = [Layer("qkv", m=197, n=576, k=192, w_bits=bits, a_bits=bits),
                   Layer("fc1", m=197, n=768, k=192, w_bits=bits, a_bits=bits)]
-        latency[bits] = simulate(Workload.from_layers(layers), "zcu102").latency_ms
+        latency[bits] = simulate(Workload.from_layers(layers), load_accelerator("zcu102")).latency_ms
     assert latency[16] > latency[8] > latency[4]
 
 

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from accel_sim.config import load_accelerator
+from accel_sim.loading import load_accelerator
 from accel_sim.errors import UserError
 from codesign.search.knobs import build_accelerator
 from codesign.search.metrics import Bound, Constraints

@@ -59,7 +59,7 @@ def _design_point(args) -> dict:
 
 
 def _default_device(accel) -> str:
-    from accel_sim.config import load_accelerator
+    from accel_sim.loading import load_accelerator
     from accel_sim.devices import get_device
 
     name = load_accelerator(accel).name.split("-row")[0]

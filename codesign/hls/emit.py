@@ -10,7 +10,8 @@ from importlib import resources
 
 import numpy as np
 
-from accel_sim.config import Accelerator, load_accelerator
+from accel_sim.config import Accelerator
+from accel_sim.loading import load_accelerator
 from accel_sim.devices import Device, get_device
 from codesign.errors import UserError
 from codesign.hls import golden

@@ -15,7 +15,8 @@ import csv
 import json
 import os
 
-from accel_sim.config import Accelerator, accelerator_from_dict, load_accelerator
+from accel_sim.config import Accelerator, accelerator_from_dict
+from accel_sim.loading import load_accelerator
 from accel_sim.inputs import parse_int, read_text
 from codesign.boundary.rows import json_object
 from codesign.errors import UserError

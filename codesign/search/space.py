@@ -12,7 +12,8 @@ import random
 from dataclasses import dataclass
 from functools import cached_property
 
-from accel_sim.config import Accelerator, load_accelerator
+from accel_sim.config import Accelerator
+from accel_sim.loading import load_accelerator
 from accel_sim.devices import get_device
 from accel_sim.errors import UserError
 from accel_sim.inputs import check_int, check_number
