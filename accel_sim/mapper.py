@@ -35,7 +35,7 @@ from accel_sim.errors import UserError
 from accel_sim.schedule import Schedule, unique_rows
 from accel_sim.numba_config import njit
 from accel_sim.packing import MAX_BITS
-from accel_sim.workload import VECTOR_FAMILIES, Workload
+from accel_sim.workload import VectorFamily, Workload
 from dataflows import Dataflow
 
 MAPPINGS = ("searched", "scalesim", "hls")
@@ -225,8 +225,9 @@ def _decide_context(workload: Workload, rec: np.ndarray, accel: Accelerator, hw:
 
 # Per vector family code: 1 elementwise (fuses anywhere on the output path), 2 row-wise (fuses
 # when the producer's output tile holds whole rows), 0 not fused.
-FAMILY_KIND = np.array([2 if f in ("exp_softmax", "layernorm") else 1 if f in ("gelu", "activation", "eltwise")
-                        else 0 for f in VECTOR_FAMILIES], dtype=np.int64)
+_ROW_WISE = (VectorFamily.EXP_SOFTMAX, VectorFamily.LAYERNORM)
+_ELEMENTWISE = (VectorFamily.GELU, VectorFamily.ACTIVATION, VectorFamily.ELTWISE)
+FAMILY_KIND = np.array([2 if f in _ROW_WISE else 1 if f in _ELEMENTWISE else 0 for f in VectorFamily], dtype=np.int64)
 
 
 @njit

@@ -17,9 +17,6 @@ def __getattr__(name: str):
     if name in _TRANSFORMS:
         import codesign.transforms
         return getattr(codesign.transforms, name)
-    if name == "search":  # the package codesign.search is callable: codesign.search(space, trials)
-        import importlib
-        return importlib.import_module("codesign.search")
     raise AttributeError(f"module 'codesign' has no attribute {name!r}")
 
 
@@ -52,6 +49,17 @@ def sweep(space, results: str | None = None, *, samples: int | None = None, seed
     from codesign.search.sweep import run_sweep
     return run_sweep(space, results, samples=samples, seed=seed, workers=workers, dask=dask, device=device,
                      quiet=quiet)
+
+
+def co_search(space, trials: int, *, seed: int = 0, storage: str | None = None, study_name: str | None = None,
+              target_fps: float | None = None, device: str | None = None, population: int | None = None,
+              results: str | None = None, quiet: bool = True):
+    """NSGA-II co-search of a design space until the study has `trials` finished trials (see
+    `codesign search`). Returns a SearchResult (the front, the study, and with `target_fps` a
+    TargetReport)."""
+    from codesign.search.study import run_search
+    return run_search(space, trials, seed=seed, storage=storage, study_name=study_name, target_fps=target_fps,
+                      device=device, population=population, results=results, quiet=quiet)
 
 
 def simulate(model, accel="zcu102", dataflow: str | None = None, layer_dataflows: dict | None = None,
@@ -100,4 +108,4 @@ def emit_hls(model, accel="zcu102", device="zcu102", precision=None, prune_heads
                  prune_mlp=prune_mlp, layers=layers, tb_layers=tb_layers, out_dir=out_dir, force=force, **options)
 
 
-__all__ = ["inspect", "simulate", "sweep", "search", "emit_hls", "__version__", *_TRANSFORMS]
+__all__ = ["inspect", "simulate", "sweep", "co_search", "emit_hls", "__version__", *_TRANSFORMS]

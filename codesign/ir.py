@@ -14,6 +14,8 @@ from functools import cached_property
 
 import networkx as nx
 
+from accel_sim.workload import VectorFamily
+
 Shape = tuple[int, ...]
 
 
@@ -47,15 +49,16 @@ ATTENTION_KINDS = frozenset({OpKind.ATTN_QK, OpKind.ATTN_AV})
 ACTIVATION_OPERAND_KINDS = frozenset({OpKind.MATMUL, OpKind.ATTN_QK, OpKind.ATTN_AV})
 VECTOR_KINDS = frozenset(OpKind) - PE_ARRAY_KINDS
 
-# The vector unit's op families (one cost figure each in the accelerator description).
+# The vector unit's op family of every op kind off the PE array (accel_sim's one vocabulary).
+_F = VectorFamily
 VECTOR_FAMILY = {
-    OpKind.SOFTMAX: "exp_softmax",
-    OpKind.LAYERNORM: "layernorm", OpKind.BATCHNORM: "layernorm", OpKind.GROUPNORM: "layernorm",
-    OpKind.GELU: "gelu",
-    OpKind.RELU: "activation", OpKind.SILU: "activation", OpKind.HARDSWISH: "activation",
-    OpKind.HARDSIGMOID: "activation", OpKind.SIGMOID: "activation", OpKind.TANH: "activation",
-    OpKind.ADD: "eltwise", OpKind.MUL: "eltwise",
-    OpKind.POOL: "pooling", OpKind.MEAN: "pooling", OpKind.UPSAMPLE: "pooling",
+    OpKind.SOFTMAX: _F.EXP_SOFTMAX,
+    OpKind.LAYERNORM: _F.LAYERNORM, OpKind.BATCHNORM: _F.LAYERNORM, OpKind.GROUPNORM: _F.LAYERNORM,
+    OpKind.GELU: _F.GELU,
+    OpKind.RELU: _F.ACTIVATION, OpKind.SILU: _F.ACTIVATION, OpKind.HARDSWISH: _F.ACTIVATION,
+    OpKind.HARDSIGMOID: _F.ACTIVATION, OpKind.SIGMOID: _F.ACTIVATION, OpKind.TANH: _F.ACTIVATION,
+    OpKind.ADD: _F.ELTWISE, OpKind.MUL: _F.ELTWISE,
+    OpKind.POOL: _F.POOLING, OpKind.MEAN: _F.POOLING, OpKind.UPSAMPLE: _F.POOLING,
 }
 
 DEFAULT_BITS = 16
@@ -154,7 +157,7 @@ class Op:
         return self.kind in ACTIVATION_OPERAND_KINDS
 
     @property
-    def vector_family(self) -> str | None:
+    def vector_family(self) -> VectorFamily | None:
         return VECTOR_FAMILY.get(self.kind)
 
     @property

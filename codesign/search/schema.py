@@ -4,7 +4,6 @@
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -144,13 +143,6 @@ def _widths(raw, field: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _ratio(value, field: str, what: str) -> float:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if not ok or not 0 < value <= 1:
-        raise UserError(f"{field}: {value!r} is not valid; give the fraction of {what} to keep, in (0, 1]")
-    return float(value)
-
-
 def parse_compression(data) -> dict:
     """DesignSpace fields: precision_default, precision_groups, heads_ratio, heads_per_block, mlp_ratio,
     finetune (recovery fine-tuning epochs as a knob: fidelity only, the hardware does not change)."""
@@ -186,7 +178,7 @@ def parse_compression(data) -> dict:
                         "(a count per attention), not both")
     if "keep_ratio" in heads:
         field = "compression.heads.keep_ratio"
-        ratios = tuple(_ratio(v, field, "heads") for v in _as_list(heads["keep_ratio"]))
+        ratios = tuple(float(check_number(v, field)) for v in _as_list(heads["keep_ratio"]))
         out["heads_ratio"] = Knob.of("heads.keep_ratio", ratios, "compression", field)
     if "keep_per_block" in heads:
         field = "compression.heads.keep_per_block"
@@ -196,14 +188,11 @@ def parse_compression(data) -> dict:
         out["heads_per_block"] = Knob.of("heads", tuple(counts), "compression", field).choices
     if "mlp_keep_ratio" in data:
         field = "compression.mlp_keep_ratio"
-        ratios = tuple(_ratio(v, field, "MLP hidden units") for v in _as_list(data["mlp_keep_ratio"]))
+        ratios = tuple(float(check_number(v, field)) for v in _as_list(data["mlp_keep_ratio"]))
         out["mlp_ratio"] = Knob.of("mlp_keep_ratio", ratios, "compression", field)
     if "finetune" in data:
         field = "compression.finetune"
-        epochs = _as_list(data["finetune"])
-        for e in epochs:
-            if isinstance(e, bool) or not isinstance(e, int) or e < 0:
-                raise UserError(f"{field}: {e!r} is not valid; give fine-tuning epochs >= 0")
+        epochs = [check_int(e, field) for e in _as_list(data["finetune"])]
         out["finetune"] = Knob.of("finetune", tuple(epochs), "compression", field)
     return out
 
@@ -281,9 +270,7 @@ def parse_fidelity(data) -> FidelitySpec:
                              "proxy"))
     samples = check_int(data.get("samples", 16), "fidelity.samples")
     seed = check_int(data.get("seed", 0), "fidelity.seed")
-    finetune = data.get("finetune", 0)
-    if isinstance(finetune, bool) or not isinstance(finetune, int) or finetune < 0:
-        raise UserError(f"fidelity.finetune {finetune!r} is not valid; give a number of epochs >= 0")
+    finetune = check_int(data.get("finetune", 0), "fidelity.finetune")
     if data.get("proxy") not in (None, "cosine"):
         raise UserError(f"fidelity.proxy {data.get('proxy')!r} is not valid; the one proxy is cosine")
     texts = {}
