@@ -143,6 +143,12 @@ def _widths(raw, field: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _knob(name: str, values, check, field: str | None = None) -> Knob:
+    """A compression knob `name` over `values` (one or a list), each checked by `check(value, field)`."""
+    field = field or f"compression.{name}"
+    return Knob.of(name, tuple(check(v, field) for v in _as_list(values)), "compression", field)
+
+
 def parse_compression(data) -> dict:
     """DesignSpace fields: precision_default, precision_groups, heads_ratio, heads_per_block, mlp_ratio,
     finetune (recovery fine-tuning epochs as a knob: fidelity only, the hardware does not change)."""
@@ -176,24 +182,17 @@ def parse_compression(data) -> dict:
     if len(heads) > 1:
         raise UserError("compression.heads: give keep_ratio (one ratio for every attention) or keep_per_block "
                         "(a count per attention), not both")
+    ratio = lambda value, field: float(check_number(value, field))       # noqa: E731
     if "keep_ratio" in heads:
-        field = "compression.heads.keep_ratio"
-        ratios = tuple(float(check_number(v, field)) for v in _as_list(heads["keep_ratio"]))
-        out["heads_ratio"] = Knob.of("heads.keep_ratio", ratios, "compression", field)
+        out["heads_ratio"] = _knob("heads.keep_ratio", heads["keep_ratio"], ratio)
     if "keep_per_block" in heads:
-        field = "compression.heads.keep_per_block"
-        counts = _as_list(heads["keep_per_block"])
-        for c in counts:
-            check_int(c, field, maximum=MAX_HEADS)
-        out["heads_per_block"] = Knob.of("heads", tuple(counts), "compression", field).choices
+        out["heads_per_block"] = _knob("heads", heads["keep_per_block"],
+                                       lambda value, field: check_int(value, field, maximum=MAX_HEADS),
+                                       "compression.heads.keep_per_block").choices
     if "mlp_keep_ratio" in data:
-        field = "compression.mlp_keep_ratio"
-        ratios = tuple(float(check_number(v, field)) for v in _as_list(data["mlp_keep_ratio"]))
-        out["mlp_ratio"] = Knob.of("mlp_keep_ratio", ratios, "compression", field)
+        out["mlp_ratio"] = _knob("mlp_keep_ratio", data["mlp_keep_ratio"], ratio)
     if "finetune" in data:
-        field = "compression.finetune"
-        epochs = [check_int(e, field) for e in _as_list(data["finetune"])]
-        out["finetune"] = Knob.of("finetune", tuple(epochs), "compression", field)
+        out["finetune"] = _knob("finetune", data["finetune"], check_int)
     return out
 
 
