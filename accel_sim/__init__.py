@@ -10,7 +10,7 @@ _API = {
     "VectorUnit": "config", "accelerator_from_dict": "config", "list_presets": "loading",
     "load_accelerator": "loading", "parse_dataflow": "config",
     "Device": "devices", "get_device": "devices", "list_devices": "devices",
-    "EnergyTable": "energy", "simulate": "engine", "UserError": "errors",
+    "EnergyTable": "energy", "simulate_workload": "engine", "UserError": "errors",
     "ResourceEstimate": "resources", "estimate_resources": "resources",
     "Cost": "results", "SimResult": "results",
     "read_scalesim_cfg": "scalesim_io", "read_topology": "scalesim_io", "read_topology_layers": "scalesim_io",

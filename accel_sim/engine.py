@@ -1,5 +1,5 @@
 """The simulation engine: costs a Schedule (accel_sim/schedule.py) and returns a SimResult.
-`simulate` maps a Workload first (accel_sim/mapper.py); the cost model is accel_sim/cost_model.py.
+`simulate_workload` maps a Workload first (accel_sim/mapper.py); the cost model is accel_sim/cost_model.py.
 """
 from __future__ import annotations
 
@@ -12,19 +12,19 @@ from accel_sim.results import COST_FIELDS, SimResult
 from accel_sim.schedule import Schedule, unique_rows
 from accel_sim.workload import Workload
 
-def simulate(workload: Workload, accel, dataflow_override=None, layer_dataflows=None, *,
+def simulate_workload(workload: Workload, accel, *, dataflow=None, dataflow_per_layer=None,
              mapping: str = "searched", objective: str = "latency") -> SimResult:
     """Map `workload` on `accel` (an Accelerator: accel_sim.load_accelerator reads one) and cost the Schedule.
 
-    `dataflow_override` replaces the accelerator's dataflow for every layer; `layer_dataflows`
+    `dataflow` replaces the accelerator's dataflow for every layer; `dataflow_per_layer`
     (one entry per layer, None = default) overrides single layers. `mapping` is "searched" (the
     default) or "scalesim"; `objective` is what the search minimises: latency, energy or edp.
     """
     if not isinstance(accel, Accelerator):
-        raise TypeError("simulate() takes an Accelerator; read one with accel_sim.load_accelerator(name or path)")
+        raise TypeError("simulate_workload() takes an Accelerator; read one with accel_sim.load_accelerator(name or path)")
     if not isinstance(workload, Workload):
-        raise TypeError("simulate() takes a Workload; build one with Workload.from_layers(...)")
-    sched = map_workload(workload, accel, dataflow=dataflow_override, layer_dataflows=layer_dataflows,
+        raise TypeError("simulate_workload() takes a Workload; build one with Workload.from_layers(...)")
+    sched = map_workload(workload, accel, dataflow=dataflow, dataflow_per_layer=dataflow_per_layer,
                          mapping=mapping, objective=objective)
     return cost_schedule(sched)
 

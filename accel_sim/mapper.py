@@ -90,7 +90,7 @@ def _dataflow_codes(workload: Workload, accel: Accelerator, override, per_layer)
     if per_layer is not None:
         per_layer = list(per_layer)
         if len(per_layer) != len(workload):
-            raise UserError(f"layer_dataflows has {len(per_layer)} entries for {len(workload)} layers")
+            raise UserError(f"dataflow_per_layer has {len(per_layer)} entries for {len(workload)} layers")
         for i, df in enumerate(per_layer):
             if df is not None:
                 codes[i] = parse_dataflow(df, f"dataflow of layer {workload.names[i]!r}").code
@@ -476,8 +476,8 @@ def _static_key(accel: Accelerator) -> tuple:
             accel.energy, accel.residency, accel.dram.energy_pj_per_bit)
 
 
-def _plan(workload: Workload, accel: Accelerator, dataflow, layer_dataflows, mapping: str) -> _Plan:
-    per_layer = None if layer_dataflows is None else tuple(layer_dataflows)
+def _plan(workload: Workload, accel: Accelerator, dataflow, dataflow_per_layer, mapping: str) -> _Plan:
+    per_layer = None if dataflow_per_layer is None else tuple(dataflow_per_layer)
     key = (id(workload), _static_key(accel), dataflow, per_layer, mapping)
     plan = _PLANS.get(key)
     if plan is not None and plan.workload is workload:
@@ -524,12 +524,12 @@ def _build_plan(workload: Workload, accel: Accelerator, dataflow, per_layer, map
                  fixed=_fixed_energy(search_rec, accel), picks=picks, costs=costs, offsets=offsets, chosen={}, shared={})
 
 
-def map_workload(workload: Workload, accel: Accelerator, *, dataflow=None, layer_dataflows=None,
+def map_workload(workload: Workload, accel: Accelerator, *, dataflow=None, dataflow_per_layer=None,
                  mapping: str = "searched", objective: str = "latency") -> Schedule:
     """The Schedule of `workload` on `accel` under a named mapping and objective."""
     mapping = parse_mapping(mapping)
     obj = parse_objective(objective)
-    plan = _plan(workload, accel, dataflow, layer_dataflows, mapping)
+    plan = _plan(workload, accel, dataflow, dataflow_per_layer, mapping)
     hw = hw_record(accel, mapping)
     # SCALE-Sim's tiles are fixed; of their fold orders it takes the one moving the fewest bytes
     tilings = plan.tilings(hw, cm.OBJ_DRAM if mapping == "scalesim" else obj)

@@ -73,8 +73,11 @@ def simulate(model, accel="zcu102", dataflow: str | None = None, layer_dataflows
     measured too (top-1 on labelled data - a reference model's own, or `checkpoint` + `dataset` -
     else the logit-cosine proxy), optionally after `finetune` epochs. `verify_ir` checks the IR
     after each compression pass. Returns a Simulation (`.result`, `.resources`, `.fidelity`)."""
+    from accel_sim.loading import load_accelerator
     from codesign.boundary import api
-    from codesign.simulation import FidelityOptions, simulate as _simulate
+    from codesign.design import DesignPoint
+    from codesign.ir import Graph
+    from codesign.simulation import FidelityOptions, simulate_design
     from codesign.transforms import Compression
 
     api.model_arg(model)
@@ -83,11 +86,14 @@ def simulate(model, accel="zcu102", dataflow: str | None = None, layer_dataflows
     api.input_size_arg(input_size)
     batch = api.batch_arg(batch)
     api.compression_args(precision, prune_heads, prune_mlp)
-    options = FidelityOptions.asked(api.flag_arg("fidelity", fidelity), lambda name: f"{name}=", checkpoint=checkpoint, dataset=dataset,
-                                    calibration=calibration, evaluator=evaluator, finetune=finetune)
-    return _simulate(model, accel, dataflow=dataflow, layer_dataflows=layer_dataflows, input_size=input_size,
-                     batch=batch, device=device, compression=Compression.of(precision, prune_heads, prune_mlp),
-                     mapping=mapping, objective=objective, fidelity=options, verify_ir=verify_ir)
+    options = FidelityOptions.asked(api.flag_arg("fidelity", fidelity), lambda name: f"{name}=", checkpoint=checkpoint,
+                                    dataset=dataset, calibration=calibration, evaluator=evaluator, finetune=finetune)
+    graph = model if isinstance(model, Graph) else None
+    design = DesignPoint(model=graph.model if graph else os.fspath(model), accelerator=load_accelerator(accel),
+                         compression=Compression.of(precision, prune_heads, prune_mlp), device=device,
+                         input_size=input_size, batch=batch, dataflow=dataflow,
+                         layer_dataflows=tuple((layer_dataflows or {}).items()), mapping=mapping, objective=objective)
+    return simulate_design(design, graph=graph, fidelity=options, verify_ir=verify_ir)
 
 
 def emit_hls(model, accel="zcu102", device="zcu102", precision=None, prune_heads=None, prune_mlp=None,

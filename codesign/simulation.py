@@ -1,18 +1,16 @@
-"""`codesign.simulate`: a design point - model, compression, accelerator, mapping - simulated end to end.
-
-Returns a `Simulation`: the Graph, the engine's SimResult, and typed resource and fidelity results.
-"""
+"""A design point (codesign/design.py) simulated end to end: extraction, compression, mapping, cost,
+resources and fidelity. Returns a `Simulation`: the design, its Graph, SimResult and typed results."""
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, fields
 
 from accel_sim.config import Accelerator
-from accel_sim.loading import load_accelerator
 from accel_sim.engine import cost_schedule
 from accel_sim.errors import UserError
 from accel_sim.resources import ResourceEstimate, estimate_resources
 from accel_sim.results import SimResult
+from codesign.design import DesignPoint
 from codesign.ir import Graph
 from codesign.scheduler import schedule
 from codesign.transforms.compression import Compression
@@ -42,14 +40,24 @@ class FidelityOptions:
 
 @dataclass(frozen=True, eq=False)
 class Simulation:
-    model: str
-    accelerator: Accelerator
+    design: DesignPoint
     graph: Graph | None                  # None for a SCALE-Sim topology (no IR behind it)
     result: SimResult
-    compression: Compression = Compression()
-    resources: ResourceEstimate | None = None     # when a device was given
+    resources: ResourceEstimate | None = None     # when the design names a device
     fidelity: object = None              # codesign.fidelity.FidelityResult, when measured
     timing: dict = field(default_factory=dict)
+
+    @property
+    def model(self) -> str:
+        return self.design.model
+
+    @property
+    def accelerator(self) -> Accelerator:
+        return self.design.accelerator
+
+    @property
+    def compression(self) -> Compression:
+        return self.design.compression
 
     def to_dict(self) -> dict:
         data = {"model": self.model, **self.result.to_dict()}
@@ -67,62 +75,50 @@ def is_topology_file(model: str) -> bool:
     return isinstance(model, str) and model.lower().endswith(".csv")
 
 
-def simulate(model: str | Graph, accel: str | Accelerator = "zcu102", dataflow: str | None = None,
-             layer_dataflows: dict[str, str] | None = None, input_size=None, batch: int = 1,
-             device=None, compression: Compression | None = None, mapping: str = "searched",
-             objective: str = "latency", fidelity: FidelityOptions | None = None,
-             verify_ir: bool | None = None) -> Simulation:
-    """Simulate `model` on `accel` (preset name, YAML, SCALE-Sim .cfg, or Accelerator).
-
-    `compression` (precision policy and pruning plan) is applied to the extracted IR, verified
-    after each pass with `verify_ir`. `mapping` is "searched" (tiling, loop order, fusion and
-    residency searched per layer for `objective`: latency, energy or edp), "scalesim" or "hls".
-    `device` (a board or part name, or an accel_sim Device) adds the FPGA resource estimate.
-    `fidelity` measures the compressed real model (accuracy on labelled data, else a proxy).
-    Every figure is checked finite and in range before it is returned.
-    """
+def simulate_design(design: DesignPoint, *, graph: Graph | None = None, fidelity: FidelityOptions | None = None,
+                    verify_ir: bool | None = None) -> Simulation:
+    """Simulate `design`: extract its model (or take `graph`, its uncompressed IR, or read it as a
+    SCALE-Sim topology), compress it (the IR verified after each pass with `verify_ir`), map it
+    (`design.mapping` for `design.objective`), cost it, estimate the resources on `design.device`,
+    and with `fidelity` measure the compressed real model. Every figure is checked finite and in
+    range before it is returned."""
     from codesign.boundary.figures import check_figures
 
     timing = {"extract_s": 0.0}
-    accelerator = load_accelerator(accel)
-    compression = compression or Compression()
+    accelerator, compression = design.accelerator, design.compression
     # checked first: a bad device name fails before the model is traced
-    resources = estimate_resources(accelerator, device) if device is not None else None
-    start = time.perf_counter()
-    if isinstance(model, Graph):
-        graph, name = model, model.model
-    elif is_topology_file(model):
-        graph, name = None, model
-    else:
-        from codesign.frontend import extract
-        graph, name = extract(model, input_size=input_size, batch=batch), model
-        timing["extract_s"] = time.perf_counter() - start
-    if graph is None and (compression != Compression() or fidelity is not None):
+    resources = estimate_resources(accelerator, design.device) if design.device is not None else None
+    topology = graph is None and is_topology_file(design.model)
+    if topology and (compression != Compression() or fidelity is not None):
         raise UserError("--precision, --prune-* and --fidelity need a model, not a SCALE-Sim topology")
     start = time.perf_counter()
-    if graph is None:
+    if graph is None and not topology:
+        from codesign.frontend import extract
+        graph = extract(design.model, input_size=design.input_size, batch=design.batch)
+        timing["extract_s"] = time.perf_counter() - start
+    start = time.perf_counter()
+    if topology:
         from accel_sim.mapper import map_workload
         from accel_sim.scalesim_io import read_topology
-        if layer_dataflows:
+        if design.layer_dataflows:
             raise UserError("per-layer dataflow overrides need a model, not a SCALE-Sim topology")
-        sched = map_workload(read_topology(model), accelerator, dataflow=dataflow, mapping=mapping,
-                             objective=objective)
+        sched = map_workload(read_topology(design.model), accelerator, dataflow=design.dataflow,
+                             mapping=design.mapping, objective=design.objective)
     else:
         graph = compression.apply(graph, verify_ir)
-        sched = schedule(graph, accelerator, dataflow, layer_dataflows, mapping, objective)
+        sched = schedule(graph, accelerator, design.dataflow, design.overrides, design.mapping, design.objective)
     timing["schedule_s"] = time.perf_counter() - start
     start = time.perf_counter()
     result = cost_schedule(sched)
     timing["simulate_s"] = time.perf_counter() - start
-    check_figures(result.to_dict(), f"simulating {name} on {accelerator.name}")
+    check_figures(result.to_dict(), f"simulating {design.model} on {accelerator.name}")
     measured = None
     if fidelity is not None:
         from codesign.fidelity import evaluate
         from codesign.progress import step
         with step("measuring fidelity"):
-            measured = evaluate(name, compression.precision, compression.pruning, input_size=graph.input_shape[1:],
-                                checkpoint=fidelity.checkpoint, dataset=fidelity.dataset,
-                                calibration=fidelity.calibration, evaluator=fidelity.evaluator,
-                                finetune=fidelity.finetune)
-    return Simulation(name, accelerator, graph, result, compression, resources, measured,
-                      {k: round(v, 6) for k, v in timing.items()})
+            measured = evaluate(design.model, compression.precision, compression.pruning,
+                                input_size=graph.input_shape[1:], checkpoint=fidelity.checkpoint,
+                                dataset=fidelity.dataset, calibration=fidelity.calibration,
+                                evaluator=fidelity.evaluator, finetune=fidelity.finetune)
+    return Simulation(design, graph, result, resources, measured, {k: round(v, 6) for k, v in timing.items()})

@@ -2,7 +2,7 @@
 import json
 
 from codesign.frontend import extract
-from codesign.simulation import simulate
+from codesign import simulate
 from codesign.transforms import apply_precision, apply_pruning, parse_precision, parse_prune
 from test_cli import assert_one_line_error, codesign
 

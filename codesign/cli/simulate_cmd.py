@@ -57,23 +57,25 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
+    import codesign
     from codesign.boundary.outputs import check_output_dir
     from codesign.scheduler import parse_overrides
-    from codesign.simulation import FidelityOptions, is_topology_file, simulate
+    from codesign.simulation import FidelityOptions, is_topology_file
 
-    fidelity = FidelityOptions.asked(args.fidelity, lambda name: "--" + name, checkpoint=args.checkpoint,
-                                     dataset=args.dataset, calibration=args.calibration,
-                                     evaluator=args.evaluator, finetune=args.finetune)
+    options = {"checkpoint": args.checkpoint, "dataset": args.dataset, "calibration": args.calibration,
+               "evaluator": args.evaluator, "finetune": args.finetune}
+    FidelityOptions.asked(args.fidelity, lambda name: "--" + name, **options)    # in the command's words
     if is_topology_file(args.model) and (args.input_size is not None or args.batch != 1):
         raise UserError("--input-size and --batch need a model; a SCALE-Sim topology states its own layers")
     if args.plot:
         check_output_dir(args.plot, "--plot")
+    compression = compression_of(args)
     with reported_policy_warnings():
-        sim = simulate(args.model, args.accel, dataflow=args.dataflow,
-                       layer_dataflows=parse_overrides(args.layer_dataflow), input_size=args.input_size,
-                       batch=args.batch, device=args.device, compression=compression_of(args),
-                       mapping=args.mapping, objective=args.objective, fidelity=fidelity,
-                       verify_ir=args.verify_ir or None)
+        sim = codesign.simulate(args.model, args.accel, dataflow=args.dataflow,
+                                layer_dataflows=parse_overrides(args.layer_dataflow), input_size=args.input_size,
+                                batch=args.batch, device=args.device, precision=compression.precision,
+                                prune_heads=compression.pruning, mapping=args.mapping, objective=args.objective,
+                                fidelity=args.fidelity, verify_ir=args.verify_ir or None, **options)
     if args.plot:
         from codesign.plots import write_plots
         try:

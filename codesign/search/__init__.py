@@ -5,8 +5,8 @@ Importing this package loads neither torch nor Optuna; sweep workers import only
 from __future__ import annotations
 
 from codesign.search.pareto import pareto_front
-from codesign.search.point import DesignPoint
+from codesign.search.point import SpacePoint
 from codesign.search.space import DesignSpace, load_space
 
-__all__ = ["DesignPoint", "DesignSpace", "load_space", "pareto_front"]
+__all__ = ["SpacePoint", "DesignSpace", "load_space", "pareto_front"]
 

@@ -9,14 +9,15 @@ from dataclasses import dataclass
 
 from accel_sim.config import Accelerator
 from accel_sim.devices import RESOURCE_ORDER
-from accel_sim.engine import simulate
+from accel_sim.engine import simulate_workload
 from accel_sim.errors import UserError
 from accel_sim.resources import estimate_resources, resource_inputs
 from accel_sim.workload import Workload
 from codesign.boundary.figures import figure_problem
 from codesign.search.knobs import build_accelerator
 from codesign.search.metrics import DEVICE_COLUMNS, FIDELITY_COLUMNS, HARDWARE_METRICS
-from codesign.search.point import DesignPoint, canonical_json, content_hash
+from codesign.hashing import canonical_json, content_hash
+from codesign.search.point import SpacePoint
 from codesign.search.schema import CompressionChoice, FidelitySpec, ModelSpec
 
 _MEMO_LIMIT = 20_000
@@ -28,7 +29,7 @@ def hardware_metrics(workload: Workload, accel: Accelerator, device: str | None)
     """Latency, energy, traffic (and resources on `device`); {"error": ...} if it cannot run."""
     out: dict = {}
     try:
-        sim = simulate(workload, accel)
+        sim = simulate_workload(workload, accel)
         totals = sim.totals          # summed once (each SimResult property would sum again)
         energy_mj = totals.energy_pj * 1e-9
         out = {"latency_ms": sim.latency_ms, "fps": sim.fps, "energy_mj": energy_mj,
@@ -142,7 +143,7 @@ def result_columns(space) -> list[str]:
     return cols + ["feasible", "violation", "error", "objectives"]
 
 
-def make_row(space, point: DesignPoint, choice: CompressionChoice, hw: dict, fid: dict | None) -> dict:
+def make_row(space, point: SpacePoint, choice: CompressionChoice, hw: dict, fid: dict | None) -> dict:
     """The results row of `point`: knobs, metrics, and whether it meets the space's constraints.
     `fid` None with a space that measures fidelity: not measured (the point already fails in hardware)."""
     row = {"hash": point.key, "model": space.model.name, **point.as_dict()}
@@ -185,13 +186,13 @@ class Evaluator:
         return _memo(self._fidelity, choice.key,
                      lambda: measure_fidelity(self.space.model, self.space.fidelity, choice, self.graph))
 
-    def hardware(self, point: DesignPoint) -> tuple[CompressionChoice, dict]:
+    def hardware(self, point: SpacePoint) -> tuple[CompressionChoice, dict]:
         choice = self.space.compression_of(point)
         values = self.space.hardware_values(point)
         self.simulations += 1
         return choice, hardware_metrics(self.workload(choice), self.space.accelerator_of(point), values.get("device"))
 
-    def row(self, point: DesignPoint, lazy_fidelity: bool = False) -> dict:
+    def row(self, point: SpacePoint, lazy_fidelity: bool = False) -> dict:
         """The point's row. With `lazy_fidelity`, fidelity is not measured for a point that already
         violates a hardware-side constraint (it is infeasible whatever its fidelity)."""
         if point.key in self.rows:

@@ -11,7 +11,7 @@ from accel_sim.errors import UserError
 from accel_sim.inputs import check_int, check_number
 from accel_sim.inputs import read_yaml
 from codesign.search.metrics import METRICS, Bound, Constraints, metric
-from codesign.search.point import content_hash
+from codesign.hashing import content_hash
 from codesign.transforms.precision import Bits, PrecisionPolicy, Rule
 from codesign.transforms.prune import PrunePlan
 

@@ -21,6 +21,10 @@ class Compression:
     precision: PrecisionPolicy | None = None
     pruning: PrunePlan | None = None
 
+    def __post_init__(self):
+        if self.pruning is not None and self.pruning == PrunePlan():
+            object.__setattr__(self, "pruning", None)       # a plan that keeps everything: none
+
     @classmethod
     def of(cls, precision=None, prune_heads=None, prune_mlp=None, importance: str | None = None) -> Compression:
         """From what `--precision`, `--prune-heads`, `--prune-mlp` and `--prune-importance` take, or
@@ -46,6 +50,12 @@ class Compression:
     def to_dict(self) -> dict:
         """{"precision", "prune_heads", "mlp_keep_ratio", ...}: canonical specs, None where not asked for."""
         return {"precision": self.precision_spec, **(self.pruning or PrunePlan()).to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Compression:
+        """The inverse of `to_dict`."""
+        return cls.of(data.get("precision"), data.get("prune_heads"), data.get("mlp_keep_ratio"),
+                      data.get("prune_importance"))
 
     def apply(self, graph: Graph, verify_ir: bool | None = None) -> Graph:
         return compress(graph, self, verify_ir)
