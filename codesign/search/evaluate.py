@@ -130,9 +130,22 @@ def build_workload(graph, choice: CompressionChoice) -> Workload:
 
 # --- rows ------------------------------------------------------------------------------------
 
+def _context_columns(space) -> dict:
+    """What a row needs besides its knobs to name its design point (codesign/search/row_design.py),
+    where the space differs from the defaults: the model's input size and batch, unscaled ports."""
+    out = {}
+    if space.model.input_size:
+        out["input_size"] = ",".join(str(v) for v in space.model.input_size)
+    if space.model.batch != 1:
+        out["batch"] = space.model.batch
+    if not space.scale_ports:
+        out["scale_ports"] = False
+    return out
+
+
 def result_columns(space) -> list[str]:
     """Every column of a results row for `space`, in order."""
-    cols = ["hash", "model", *(k.name for k in space.knobs)]
+    cols = ["hash", "model", *_context_columns(space), *(k.name for k in space.knobs)]
     if space.has_compression:
         cols += ["precision", "prune_heads"]
     cols += list(HARDWARE_METRICS)
@@ -146,7 +159,7 @@ def result_columns(space) -> list[str]:
 def make_row(space, point: SpacePoint, choice: CompressionChoice, hw: dict, fid: dict | None) -> dict:
     """The results row of `point`: knobs, metrics, and whether it meets the space's constraints.
     `fid` None with a space that measures fidelity: not measured (the point already fails in hardware)."""
-    row = {"hash": point.key, "model": space.model.name, **point.as_dict()}
+    row = {"hash": point.key, "model": space.model.name, **_context_columns(space), **point.as_dict()}
     if space.has_compression:
         row["precision"], row["prune_heads"] = choice.precision_spec, choice.heads_spec
     row.update({name: hw.get(name) for name in HARDWARE_METRICS})

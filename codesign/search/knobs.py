@@ -99,6 +99,6 @@ def build_accelerator(base: Accelerator, values: dict, scale_ports: bool) -> Acc
     if "dram_bandwidth_gbps" in values:
         dram = _replace(dram, bandwidth_gbps=values["dram_bandwidth_gbps"])
     return dataclasses.replace(
-        base, name=f"{base.name}-variant", pe_array=pe, buffers=_replace(bufs, **sizes), dram=dram,
+        base, pe_array=pe, buffers=_replace(bufs, **sizes), dram=dram,
         clock_mhz=values.get("clock_mhz", base.clock_mhz),
         vector_unit=_replace(base.vector_unit, lanes=lanes))

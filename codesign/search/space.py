@@ -18,10 +18,12 @@ from accel_sim.devices import get_device
 from accel_sim.errors import UserError
 from accel_sim.inputs import check_int, check_number
 from accel_sim.resources import estimate_resources
+from codesign.design import DesignPoint
+from codesign.hashing import content_hash
 from codesign.search.knobs import DEFAULT_BASE, HARDWARE_KNOBS, build_accelerator
 from codesign.search.metrics import METRICS, Bound, Constraints, metric
-from codesign.hashing import content_hash
 from codesign.search.point import SpacePoint
+from codesign.transforms.compression import Compression
 from codesign.search.schema import (CompressionChoice, FidelitySpec, Knob, ModelSpec, PrecisionGroup,
                                     parse_compression, parse_constraints, parse_fidelity, parse_model,
                                     parse_objectives, read_space_file, require_mapping)
@@ -147,6 +149,14 @@ class DesignSpace:
     def accelerator_of(self, point: SpacePoint) -> Accelerator:
         values = self.hardware_values(point)
         return build_accelerator(dict(self.bases)[values["base"]], values, self.scale_ports)
+
+    def design_of(self, point: SpacePoint) -> DesignPoint:
+        """What `point` means: the model, its compression and the accelerator the knobs build."""
+        choice = self.compression_of(point)
+        return DesignPoint(model=self.model.name, accelerator=self.accelerator_of(point),
+                           compression=Compression(choice.policy, choice.plan),
+                           device=self.hardware_values(point).get("device"), input_size=self.model.input_size,
+                           batch=self.model.batch)
 
     @cached_property
     def _choices(self) -> dict:
