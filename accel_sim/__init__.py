@@ -12,7 +12,7 @@ _API = {
     "Device": "devices", "get_device": "devices", "list_devices": "devices",
     "EnergyTable": "energy", "simulate_workload": "engine", "UserError": "errors",
     "ResourceEstimate": "resources", "estimate_resources": "resources",
-    "Cost": "results", "SimResult": "results",
+    "Cost": "sim_result", "SimResult": "sim_result",
     "read_scalesim_cfg": "scalesim_io", "read_topology": "scalesim_io", "read_topology_layers": "scalesim_io",
     "VECTOR_FAMILIES": "workload", "Layer": "workload", "LayerKind": "workload", "Workload": "workload",
 }

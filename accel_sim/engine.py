@@ -8,7 +8,7 @@ import numpy as np
 from accel_sim import cost_model as cm
 from accel_sim.config import Accelerator
 from accel_sim.mapper import map_workload
-from accel_sim.results import COST_FIELDS, SimResult
+from accel_sim.sim_result import COST_FIELDS, SimResult
 from accel_sim.schedule import Schedule, unique_rows
 from accel_sim.workload import Workload
 

@@ -9,7 +9,7 @@ from accel_sim.config import Accelerator
 from accel_sim.engine import cost_schedule
 from accel_sim.errors import UserError
 from accel_sim.resources import ResourceEstimate, estimate_resources
-from accel_sim.results import SimResult
+from accel_sim.sim_result import SimResult
 from codesign.design import DesignPoint
 from codesign.ir import Graph
 from codesign.scheduler import schedule
