@@ -51,7 +51,9 @@ def _worker_init(parent: int) -> None:
 
 def die_with_parent(parent: int) -> None:
     """End this process when `parent` dies: on Linux the kernel sends SIGKILL (prctl PR_SET_PDEATHSIG,
-    prctl(2)); elsewhere a daemon thread polls the parent's pid. A parent already gone ends it now."""
+    prctl(2)); elsewhere a daemon thread polls the parent's pid. A parent already gone ends it now.
+    (The kernel signals when the parent *thread* that started the worker ends: a spawn-context pool
+    starts its workers in `submit`, from the sweep's own thread, which outlives the pool.)"""
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(None, use_errno=True)
         if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0:
