@@ -88,53 +88,53 @@ def run_search(space, trials: int, *, seed: int = 0, storage: str | None = None,
     storage = storage or f"sqlite:///{default_path(space, 'optuna', '.db')}"
     results = results or default_path(space, "search", ".csv")
     results_format(results)      # a wrong -o fails now, not after the search
-    with _quiet_optuna() as optuna:
+    study = name = goal = None
+
+    def kept() -> str:       # what Ctrl-C leaves, for its one line
+        if study is None:
+            return "before the search started; the same command starts it"
+        return (f"{len(census(study).done)} of {goal} trials finished in study {name!r} ({masked_url(storage)}); "
+                "the same command resumes it")
+
+    with _quiet_optuna() as optuna, _on_interrupt(kept):
         store = open_storage(storage)
-        try:
-            start = time.perf_counter()
-            graph = graph if graph is not None else extract_graph(space)
-            space = space.bind(graph)
-            extract_s = time.perf_counter() - start
-            name = study_name or f"{os.path.splitext(os.path.basename(space.source))[0]}-{fingerprint(space)}"
-            study = _open_study(optuna, store, name, space, seed, population)
-        except KeyboardInterrupt:
-            raise Interrupted("before the search started; the same command starts it") from None
+        start = time.perf_counter()
+        graph = graph if graph is not None else extract_graph(space)
+        space = space.bind(graph)
+        extract_s = time.perf_counter() - start
+        name = study_name or f"{os.path.splitext(os.path.basename(space.source))[0]}-{fingerprint(space)}"
         goal = min(trials, space.size)      # trials are distinct points: a space has only so many
-        try:
-            recover_dead_trials(study)
-            evaluator = Evaluator(space, graph)
-            done = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-            before = {t.number for t in done}
-            for trial in done:
-                evaluator.rows.setdefault(trial.user_attrs["row"]["hash"], trial.user_attrs["row"])
-            start = time.perf_counter()
-            # target mode: fps needs no fidelity; a hardware scan says at once if no point reaches it, and
-            # which compression choices can: when the budget covers them all, they are the trials (exact)
-            scan = scan_space(space, evaluator) if target_fps is not None else None
-            unreachable = scan is not None and not scan.candidates
-            if scan is not None and scan.candidates:
-                unseen = [v for v in scan.candidates if space.point(v).key not in evaluator.rows]
-                if len(unseen) <= goal - len(done):
-                    for values in unseen:
-                        study.enqueue_trial(values, user_attrs={"candidate": True})
-                    goal = len(done) + len(unseen)
-            exhausted = False
-            if goal > len(done) and not unreachable:
-                exhausted = not _optimize(optuna, study, space, evaluator, goal, len(done), seed, quiet)
-        except KeyboardInterrupt:
-            finished = len(census(study).done)
-            raise Interrupted(f"{finished} of {goal} trials finished in study {name!r} "
-                              f"({masked_url(storage)}); the same command resumes it") from None
+        study = _open_study(optuna, store, name, space, seed, population)
+        recover_dead_trials(study)
+        evaluator = Evaluator(space, graph)
+        done = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+        before = {t.number for t in done}
+        for trial in done:
+            evaluator.rows.setdefault(trial.user_attrs["row"]["hash"], trial.user_attrs["row"])
+        start = time.perf_counter()
+        # target mode: fps needs no fidelity; a hardware scan says at once if no point reaches it, and
+        # which compression choices can: when the budget covers them all, they are the trials (exact)
+        scan = scan_space(space, evaluator) if target_fps is not None else None
+        unreachable = scan is not None and not scan.candidates
+        if scan is not None and scan.candidates:
+            unseen = [v for v in scan.candidates if space.point(v).key not in evaluator.rows]
+            if len(unseen) <= goal - len(done):
+                for values in unseen:
+                    study.enqueue_trial(values, user_attrs={"candidate": True})
+                goal = len(done) + len(unseen)
+        exhausted = False
+        if goal > len(done) and not unreachable:
+            exhausted = not _optimize(optuna, study, space, evaluator, goal, len(done), seed, quiet)
         seconds = time.perf_counter() - start
         finished = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-    unique: dict[str, dict] = {}
-    for trial in finished:
-        unique.setdefault(trial.user_attrs["row"]["hash"], trial.user_attrs["row"])
-    rows = list(unique.values())
-    columns = result_columns(space)
-    write_rows(results, columns, rows)
-    front = pareto_front(rows, space.objectives)
-    paths = write_front(front, columns, space.objectives, front_stem(results))
+        unique: dict[str, dict] = {}
+        for trial in finished:
+            unique.setdefault(trial.user_attrs["row"]["hash"], trial.user_attrs["row"])
+        rows = list(unique.values())
+        columns = result_columns(space)
+        write_rows(results, columns, rows)
+        front = pareto_front(rows, space.objectives)
+        paths = write_front(front, columns, space.objectives, front_stem(results))
     target = None
     if target_fps is not None:
         target = unreachable_report(space, scan) if unreachable else target_report(space, rows, len(finished), scan)
@@ -150,6 +150,15 @@ def run_search(space, trials: int, *, seed: int = 0, storage: str | None = None,
     return SearchResult(masked_url(storage), name, len(finished), mine, len(rows),
                         results, paths, space.objectives, columns, front,
                         sum(1 for r in rows if r["feasible"]), target, timing, notes)
+
+
+@contextlib.contextmanager
+def _on_interrupt(kept):
+    """Ctrl-C anywhere in the search ends as one line: `kept()` says what was kept and how to resume."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        raise Interrupted(kept()) from None
 
 
 def _open_study(optuna, store, name: str, space: DesignSpace, seed: int, population: int | None):
