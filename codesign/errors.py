@@ -13,4 +13,8 @@ class UnsupportedOps(UserError):
     """The model uses ops the IR does not know; they are named rather than silently dropped."""
 
 
-__all__ = ["UserError", "ExportFailed", "UnsupportedOps"]
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C, with what was kept and how to resume: the CLI prints it on one line (exit status 130)."""
+
+
+__all__ = ["UserError", "ExportFailed", "UnsupportedOps", "Interrupted"]

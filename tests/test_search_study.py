@@ -1,8 +1,10 @@
-"""`codesign search`: NSGA-II on deit_tiny x ZCU102 against brute force, seeds, resuming after a kill,
-the frame-rate target mode, and sweeps whose fidelity runs in pool workers."""
+"""`codesign search`: NSGA-II on deit_tiny x ZCU102 against brute force, seeds, the frame-rate target mode,
+sweeps whose fidelity runs in pool workers; concurrent searches, kills and Ctrl-C on a tiny model."""
 import json
 import os
+import random
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -38,6 +40,12 @@ def env(tmp_path_factory):
 def graph():
     from codesign.frontend import extract
     return extract("deit_tiny_patch16_224")
+
+
+@pytest.fixture(scope="module")
+def tiny_graph():
+    from codesign.frontend import extract
+    return extract("fixture_models:tiny_cnn", input_size=(3, 16, 16))
 
 
 @pytest.fixture(scope="module")
@@ -145,65 +153,131 @@ def _states(db: str) -> dict:
         return {}
 
 
-def test_killed_search_resumes_without_losing_or_repeating(tmp_path):
+TINY = {"version": 1, "model": {"name": "fixture_models:tiny_cnn", "input_size": [3, 16, 16]},
+        "accelerator": {"base": "zcu102", "rows": [4, 8, 16, 32], "cols": [4, 8, 16, 32], "dataflow": ["ws", "os"],
+                        "clock_mhz": [150, 200, 250]},
+        "objectives": ["latency_ms", "energy_mj"]}       # 96 points, a few milliseconds each
+
+
+def _tiny_search(tmp_path, trials, name="r"):
+    space = tmp_path / "tiny.yaml"
+    space.write_text(json.dumps(TINY))
+    db = str(tmp_path / "tiny.db")
+    args = [sys.executable, "-m", "codesign.cli", "search", str(space), "--trials", str(trials), "--storage",
+            f"sqlite:///{db}", "--study-name", "tiny", "--json", "--quiet", "-o", str(tmp_path / f"{name}.csv")]
+    env = dict(os.environ, PYTHONPATH=HERE + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    return args, env, db
+
+
+def _assert_exact_study(db: str, trials: int, results: list[str]) -> None:
+    """`trials` completed trials, each a distinct point with all its parameters; no trial left running;
+    every results file holds exactly those points."""
     import optuna
 
-    hardware = {k: v for k, v in SPACE.items() if k not in ("compression", "fidelity")}
-    hardware.update(objectives=["latency_ms", "energy_mj"], constraints={"fps": {"min": 150}})
-    hardware["accelerator"] = dict(SPACE["accelerator"], rows=[8, 16, 24, 32, 48, 64], cols=[8, 16, 24, 32, 48, 64],
-                                   clock_mhz=[150, 200, 250])
-    space = tmp_path / "hw.yaml"
-    space.write_text(json.dumps(hardware))
-    db = str(tmp_path / "s.db")
-    args = [sys.executable, "-m", "codesign.cli", "search", str(space), "--trials", "60", "--storage",
-            f"sqlite:///{db}", "--study-name", "hw", "-o", str(tmp_path / "r.csv"), "--quiet"]
-    env = dict(os.environ, PYTHONPATH=HERE + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-    deadline = time.time() + 90
-    while time.time() < deadline and proc.poll() is None:
-        if os.path.exists(db) and _states(db).get("COMPLETE", 0) >= 15:
-            break
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.communicate(timeout=30)
-    at_kill = _states(db)
-    assert 15 <= at_kill["COMPLETE"] < 60 and at_kill.get("RUNNING", 0) <= 1
-    study = optuna.load_study(study_name="hw", storage=f"sqlite:///{db}")
-    before = {t.number: (t.params, t.values) for t in study.trials if t.state.name == "COMPLETE"}
-    running = [t for t in study.trials if t.state.name == "RUNNING"]
+    study = optuna.load_study(study_name="tiny", storage=f"sqlite:///{db}")
+    complete = [t for t in study.trials if t.state.name == "COMPLETE"]
+    points = [tuple(sorted(t.params.items())) for t in complete]
+    assert len(complete) == len(set(points)) == trials
+    assert all(len(t.params) == 5 for t in complete)
+    assert not [t.number for t in study.trials if t.state.name == "RUNNING"]
+    hashes = {t.user_attrs["row"]["hash"] for t in complete}
+    for path in results:
+        rows = [r["hash"] for r in read_results(path)[1]]
+        assert len(rows) == len(set(rows)) == trials and set(rows) == hashes
+
+
+@pytest.mark.parametrize("processes", [2, 3])
+def test_concurrent_searches_end_with_exactly_n_distinct_points(tmp_path, processes):
+    procs = []
+    for i in range(processes):
+        args, env, db = _tiny_search(tmp_path, 30, f"r{i}")
+        procs.append(subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env))
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0] * processes, [err for _, err in outs]
+    assert [err for _, err in outs] == [""] * processes       # no warning (a trial run twice set its constraints twice)
+    results = [json.loads(out) for out, _ in outs]
+    assert [(r["trials"], r["distinct_points"]) for r in results] == [(30, 30)] * processes
+    assert sum(r["evaluated"] for r in results) == 30          # every point evaluated once, by one process
+    _assert_exact_study(db, 30, [r["results"] for r in results])
+
+
+def test_dead_trials_are_discarded_or_queued_again_whole(tmp_path, tiny_graph):
+    """A process killed while NSGA-II was choosing a trial's parameters leaves a RUNNING trial with some of
+    them: it is failed and discarded. One killed after choosing them all (it had claimed its point) is
+    failed and its whole point queued again."""
+    import optuna
+
+    from codesign.search.space import load_space
+    from codesign.search.trials import CLAIM
+
+    db, results = str(tmp_path / "tiny.db"), str(tmp_path / "r.csv")
+    run = dict(storage=f"sqlite:///{db}", study_name="tiny", results=results, graph=tiny_graph)
+    run_search(TINY, 4, **run)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()                      # a process id that no longer runs
+    study = optuna.load_study(study_name="tiny", storage=f"sqlite:///{db}")
+    space = load_space(TINY)
+    done = [t.params for t in study.trials if t.state.name == "COMPLETE"]
+    partial = study.ask()
+    study.enqueue_trial(next(p.as_dict() for p in map(space.point_at, range(space.size)) if p.as_dict() not in done))
+    whole = study.ask()        # the queued point: one no trial has evaluated
+    for trial, count in ((partial, 2), (whole, len(space.knobs))):
+        trial.set_user_attr("worker", f"{socket.gethostname()}:{dead.pid}")
+        for knob in space.knobs[:count]:
+            trial.suggest_categorical(knob.name, list(knob.choices))
+    whole.set_user_attr(CLAIM, "claimed")
+    assert run_search(TINY, 8, **run).trials == 8
+    trials = optuna.load_study(study_name="tiny", storage=f"sqlite:///{db}").trials
+    assert trials[partial.number].state.name == trials[whole.number].state.name == "FAIL"
+    assert not [t for t in trials if t.user_attrs.get("retry_of") == partial.number]
+    retry = [t for t in trials if t.user_attrs.get("retry_of") == whole.number]
+    assert len(retry) == 1 and retry[0].state.name == "COMPLETE" and retry[0].params == whole.params
+    _assert_exact_study(db, 8, [results])
+
+
+def test_search_interrupted_at_random_moments_resumes_exactly(tmp_path):
+    """Ctrl-C stops at a trial boundary with one line saying how to resume (status 130); kill -9 lands
+    anywhere. After each, the same command resumes: the study ends with exactly the trials asked for,
+    each a distinct point, and the results file holds them once each."""
+    args, env, db = _tiny_search(tmp_path, 40)
+    rng = random.Random(15)
+    for round, sig in enumerate((signal.SIGKILL, signal.SIGINT, signal.SIGKILL)):
+        before = _states(db).get("COMPLETE", 0)
+        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        if round == 0:                 # anywhere in its first seconds: starting up, or its first trials
+            time.sleep(rng.uniform(0, 5))
+        else:       # once it searches (Ctrl-C during Python's own start-up is Python's traceback, not ours)
+            _wait_for(lambda: _states(db).get("COMPLETE", 0) > before, proc)
+            time.sleep(rng.uniform(0, 1.5))
+        proc.send_signal(sig)
+        out, err = proc.communicate(timeout=60)
+        if proc.returncode == 0:
+            break                      # it finished first
+        if sig == signal.SIGKILL:
+            assert proc.returncode == -signal.SIGKILL
+            continue
+        finished = _states(db).get("COMPLETE", 0)
+        assert proc.returncode == 130 and "Traceback" not in err, err
+        assert err.splitlines() == [f"codesign: interrupted: {finished} of 40 trials finished in study 'tiny' "
+                                    f"(sqlite:///{db}); the same command resumes it"]
+        assert _states(db).get("RUNNING", 0) == 0        # the trial it was evaluating is failed, not left running
     done = subprocess.run(args, capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert "60 finished trials" in done.stdout
-    trials = optuna.load_study(study_name="hw", storage=f"sqlite:///{db}").trials
-    complete = {t.number: (t.params, t.values) for t in trials if t.state.name == "COMPLETE"}
-    assert len(complete) == 60 and all(complete[n] == v for n, v in before.items())
-    failed = [t for t in trials if t.state.name == "FAIL"]
-    assert [t.number for t in failed] == [t.number for t in running]       # the killed trial, never counted
-    for lost in failed:                                                     # ... and run again, same point
-        if lost.params:       # (a trial killed before it chose anything has nothing to re-run)
-            retry = [t for t in trials if t.user_attrs.get("retry_of") == lost.number]
-            assert len(retry) == 1 and retry[0].state.name == "COMPLETE"
-            assert lost.params.items() <= retry[0].params.items()         # (it may have been killed mid-way)
+    assert (json.loads(done.stdout)["trials"], json.loads(done.stdout)["distinct_points"]) == (40, 40)
+    _assert_exact_study(db, 40, [str(tmp_path / "r.csv")])
+    # a trial killed or interrupted after choosing its whole point is run again once, on that point; one
+    # killed while choosing it is dropped
+    import optuna
+
+    from codesign.search.trials import CLAIM, MAX_RETRIES
+    trials = optuna.load_study(study_name="tiny", storage=f"sqlite:///{db}").trials
+    for lost in (t for t in trials if t.state.name == "FAIL"):
+        retry = [t.params for t in trials if t.user_attrs.get("retry_of") == lost.number]
+        again = CLAIM in lost.user_attrs and lost.user_attrs.get("retries", 0) < MAX_RETRIES
+        assert retry == ([lost.params] if again else [])
 
 
-def test_two_processes_share_one_study(tmp_path):
-    hardware = {k: v for k, v in SPACE.items() if k not in ("compression", "fidelity")}
-    hardware.update(objectives=["latency_ms", "energy_mj"], constraints={})
-    hardware["accelerator"] = dict(SPACE["accelerator"], rows=[8, 16, 32, 64], cols=[8, 16, 32, 64],
-                                   clock_mhz=[150, 200, 250])
-    space = tmp_path / "hw.yaml"
-    space.write_text(json.dumps(hardware))
-    db = str(tmp_path / "shared.db")
-    env = dict(os.environ, PYTHONPATH=HERE + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    procs = [subprocess.Popen([sys.executable, "-m", "codesign.cli", "search", str(space), "--trials", "30",
-                               "--storage", f"sqlite:///{db}", "--study-name", "shared", "--json", "--quiet",
-                               "-o", str(tmp_path / f"r{i}.csv")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True, env=env) for i in range(2)]
-    outs = [p.communicate(timeout=120) for p in procs]
-    assert [p.returncode for p in procs] == [0, 0], [err for _, err in outs]
-    results = [json.loads(out) for out, _ in outs]
-    complete = _states(db)["COMPLETE"]
-    assert 30 <= complete <= 31
-    # (SQLite has no row locks: two processes may both take one queued trial, so who finished it can be off by one)
-    assert abs(sum(r["evaluated"] for r in results) - complete) <= 1
-    assert all(r["trials"] >= 30 for r in results)
+def _wait_for(condition, proc, timeout=90):
+    deadline = time.time() + timeout
+    while time.time() < deadline and proc.poll() is None and not condition():
+        time.sleep(0.05)

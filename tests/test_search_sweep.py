@@ -1,7 +1,8 @@
 """`codesign sweep`: the same rows in this process, on a process pool and on a real Dask cluster;
-resuming after Ctrl-C; workers without torch; one-line errors."""
+resuming after Ctrl-C and kill -9 at random moments; workers that die with the sweep; one-line errors."""
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -79,35 +80,125 @@ def test_pool_workers_do_not_import_torch():
         assert executor.submit(eval, "'torch' in __import__('sys').modules").result() is False
 
 
-def test_interrupted_sweep_resumes_without_losing_or_repeating(tmp_path):
-    space = dict(SPACE, accelerator={"device": "zcu102", "rows": list(range(8, 72, 4)),
-                                      "cols": list(range(8, 72, 4)), "dataflow": ["ws", "os"],
-                                      "weight_kib": [256, 1024], "clock_mhz": [150, 200, 250]})
-    path = tmp_path / "space.yaml"
-    path.write_text(json.dumps(space))        # JSON is YAML
+TINY = {"version": 1, "model": {"name": "fixture_models:tiny_cnn", "input_size": [3, 16, 16]},
+        "accelerator": {"base": "zcu102", "rows": [4, 8, 12, 16, 20, 24, 28, 32], "cols": [4, 8, 12, 16, 20, 24, 28, 32],
+                        "dataflow": ["ws", "os"], "clock_mhz": [150, 200, 250]},
+        "objectives": ["latency_ms", "energy_mj"]}        # 384 points, a few seconds on two workers
+
+
+def _session(sid: int) -> list[int]:
+    """Processes of session `sid` still alive (zombies, already dead, are not counted)."""
+    alive = []
+    for name in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{name}/stat") as fh:
+                stat = fh.read()
+        except OSError:        # ended while we looked
+            continue
+        state, _, _, session = stat[stat.rindex(")") + 2:].split()[:4]
+        if int(session) == sid and state != "Z":
+            alive.append(int(name))
+    return alive
+
+
+def _assert_session_ends(sid: int, within_s: float = 5.0) -> None:
+    deadline = time.time() + within_s
+    while _session(sid) and time.time() < deadline:
+        time.sleep(0.1)
+    left = _session(sid)
+    for pid in left:          # (so that a failure leaves nothing running either)
+        os.kill(pid, signal.SIGKILL)
+    assert not left, f"still running {within_s:g} s after kill -9 of the sweep: {left}"
+
+
+def _lines(path) -> int:
+    return path.read_bytes().count(b"\n") if path.exists() else 0
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="lists processes through /proc")
+def test_sweep_killed_at_random_moments_leaves_no_worker_and_resumes_exactly(tmp_path):
+    """kill -9 and Ctrl-C at random moments of a sweep on a process pool, once with a row cut in half (what a
+    kill in the middle of writing leaves): no worker outlives a kill -9 (the resource tracker neither), Ctrl-C
+    says how to resume, and the runs that follow end with every point once, the rows written before unchanged."""
+    space = tmp_path / "space.yaml"
+    space.write_text(json.dumps(TINY))
     results = tmp_path / "r.csv"
-    args = [sys.executable, "-m", "codesign.cli", "sweep", str(path), "-o", str(results), "--workers", "2",
+    args = [sys.executable, "-m", "codesign.cli", "sweep", str(space), "-o", str(results), "--workers", "2",
             "--quiet", "--json"]
     env = dict(os.environ, PYTHONPATH=HERE + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    deadline = time.time() + 90
-    while time.time() < deadline and proc.poll() is None:
-        if results.exists() and results.read_text().count("\n") > 300:
-            break
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130 and err.strip().splitlines()[-1] == "codesign: interrupted", err
-    before = {r["hash"]: r for r in read_results(str(results))[1]}
-    assert 300 <= len(before) < 3072
+    rng = random.Random(13)
+    kept: dict = {}
+    cut = False
+    for round, sig in enumerate((signal.SIGKILL, signal.SIGINT, signal.SIGKILL)):
+        before = _lines(results)
+        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                                start_new_session=True)
+        if round == 0:               # anywhere in its first seconds: starting up, or its first rows
+            time.sleep(rng.uniform(0.5, 5))
+        else:                        # once its workers are running, after a random number of rows
+            rows = before + rng.randint(1, 80)
+            deadline = time.time() + 90
+            while time.time() < deadline and proc.poll() is None and _lines(results) < rows:
+                time.sleep(0.01)
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=60)
+        if proc.returncode == 0:
+            break                    # it finished first
+        if sig == signal.SIGKILL:
+            _assert_session_ends(proc.pid)
+            if round == 2 and _lines(results) > 2:      # cut the last row in half
+                cut = True
+                data = results.read_bytes()
+                start = data.rstrip(b"\n").rfind(b"\n") + 1
+                results.write_bytes(data[:start + (len(data) - start) // 2])
+        else:
+            rows = read_results(str(results))[1]
+            assert proc.returncode == 130 and "Traceback" not in err, err
+            assert err.strip().splitlines()[-1] == (f"codesign: interrupted: {len(rows):,} of 384 points are in "
+                                                    f"{results}; the same command resumes the sweep")
+        if results.exists():
+            kept.update({r["hash"]: r for r in read_results(str(results))[1]})
     done = subprocess.run(args, capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0, done.stderr
+    assert ("dropped a truncated last line" in done.stderr) == cut
     summary = json.loads(done.stdout)
-    assert summary["resumed"] == len(before) and summary["evaluated"] == 3072 - len(before)
     hashes = [r["hash"] for r in read_results(str(results))[1]]
-    assert len(hashes) == len(set(hashes)) == 3072
+    assert len(hashes) == len(set(hashes)) == summary["points"] == 384
+    assert summary["resumed"] == len(kept) and summary["evaluated"] == 384 - len(kept)
     after = {r["hash"]: r for r in read_results(str(results))[1]}
-    assert all(after[h] == row for h, row in before.items())
+    assert all(after[h] == row for h, row in kept.items())
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="lists processes through /proc")
+def test_sweep_on_dask_killed_leaves_no_process_and_no_task(tmp_path):
+    """The cluster is the user's (its workers outlive a sweep by design); the sweep starts no process of its
+    own for it, and the scheduler forgets a killed sweep's tasks."""
+    from distributed import Client, LocalCluster
+
+    space = tmp_path / "space.yaml"
+    space.write_text(json.dumps(TINY))
+    results = tmp_path / "r.csv"
+    env = dict(os.environ, PYTHONPATH=HERE + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as cluster, Client(cluster, set_as_default=False) as client:
+        proc = subprocess.Popen([sys.executable, "-m", "codesign.cli", "sweep", str(space), "-o", str(results),
+                                 "--dask", cluster.scheduler_address, "--quiet"], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, env=env, start_new_session=True)
+        deadline = time.time() + 90
+        while time.time() < deadline and proc.poll() is None and _lines(results) < 20:
+            time.sleep(0.02)
+        assert proc.poll() is None          # killed mid-sweep
+        proc.kill()
+        proc.wait()
+        _assert_session_ends(proc.pid)
+        deadline = time.time() + 10
+        while client.run_on_scheduler(_tasks) and time.time() < deadline:
+            time.sleep(0.1)
+        assert client.run_on_scheduler(_tasks) == 0
+
+
+def _tasks(dask_scheduler) -> int:
+    return len(dask_scheduler.tasks)
 
 
 def _space_file(tmp_path, **changes):

@@ -12,6 +12,7 @@ import traceback
 import warnings
 
 from accel_sim.errors import UserError
+from codesign.errors import Interrupted
 from codesign.cli import (devices_cmd, emit_hls_cmd, inspect_cmd, models_cmd, pareto_cmd, presets_cmd, search_cmd,
                           simulate_cmd, sweep_cmd)
 
@@ -70,8 +71,9 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         sys.stderr.write(f"codesign: error: {one_line(exc)}\n")
         return 2
-    except KeyboardInterrupt:
-        sys.stderr.write("codesign: interrupted\n")
+    except KeyboardInterrupt as exc:     # codesign.errors.Interrupted says what was kept and how to resume
+        detail = one_line(exc) if isinstance(exc, Interrupted) else ""
+        sys.stderr.write(f"codesign: interrupted{': ' + detail if detail else ''}\n")
         return 130
     except BrokenPipeError:  # `codesign inspect ... | head`
         return 0

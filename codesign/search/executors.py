@@ -5,10 +5,14 @@ All three are `concurrent.futures` executors, so the sweep has one code path for
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import logging
 import multiprocessing
 import os
 import signal
+import sys
+import threading
+import time
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 
 from accel_sim.errors import UserError
@@ -29,13 +33,40 @@ class InlineExecutor(Executor):
         return future
 
 
-def _worker_init() -> None:
-    """Pool workers leave Ctrl-C to the parent, which stops the sweep and keeps what was written.
+PR_SET_PDEATHSIG = 1     # prctl option: signal sent to this process when its parent dies (<linux/prctl.h>)
+WATCH_PARENT_S = 1.0     # how often a worker without prctl checks that its parent still lives
+
+
+def _worker_init(parent: int) -> None:
+    """Pool workers leave Ctrl-C to the parent, which stops the sweep and keeps what was written, and
+    die with the parent: a `kill -9` of the sweep leaves no worker running (nor, once they are gone,
+    the resource tracker, which exits when the last process holding its pipe does).
     A worker that measures fidelity runs torch on one thread: the pool is the parallelism, and
     several multi-threaded torch processes on the same cores slow each other down many times over."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ.setdefault(name, "1")
+    die_with_parent(parent)
+
+
+def die_with_parent(parent: int) -> None:
+    """End this process when `parent` dies: on Linux the kernel sends SIGKILL (prctl PR_SET_PDEATHSIG,
+    prctl(2)); elsewhere a daemon thread polls the parent's pid. A parent already gone ends it now.
+    (The kernel signals when the parent *thread* that started the worker ends: a spawn-context pool
+    starts its workers in `submit`, from the sweep's own thread, which outlives the pool.)"""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0:
+            if os.getppid() != parent:      # the parent died before prctl took effect
+                os._exit(1)
+            return
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(WATCH_PARENT_S)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="codesign-watch-parent", daemon=True).start()
 
 
 def default_workers() -> int:
@@ -63,7 +94,8 @@ def open_executor(workers: int | None = None, dask_address: str | None = None,
     if workers == 1:
         yield InlineExecutor(), 1
         return
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_init)
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_init,
+                               initargs=(os.getpid(),))
     try:
         yield pool, workers
     except BaseException:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import os
 import random
-import socket
 import sys
 import time
 import warnings
@@ -16,18 +15,21 @@ from dataclasses import dataclass, field
 
 from accel_sim.errors import UserError
 from accel_sim.inputs import check_int
+from codesign.errors import Interrupted
 from codesign.search.evaluate import Evaluator, result_columns
 from codesign.search.metrics import METRICS, objective_value
 from codesign.search.pareto import front_stem, pareto_front, write_front
 from codesign.hashing import content_hash
 from codesign.search.results_io import results_format, write_rows
 from codesign.search.space import DesignSpace, load_space
+from codesign.search.study_storage import masked_url, open_storage
 from codesign.search.sweep import default_path, extract_graph
 from codesign.search.target import TargetReport, scan_space, target_report, unreachable_report
+from codesign.search.trials import WORKER, StopAtBoundary, census, claim, recover_dead_trials, requeue
 
-HEARTBEAT_S, GRACE_S = 10, 60      # a trial whose process stops beating for GRACE_S is failed and re-run
 FILL_SCAN_LIMIT = 100_000          # spaces this small are listed to find their last unevaluated points
-WORKER = f"{socket.gethostname()}:{os.getpid()}"
+WAIT_S = 0.5         # how often a process whose budget is held by others' running trials looks again
+YIELD_JITTER_S = 0.2     # two processes that yielded a point to each other retry at different moments
 
 
 @dataclass(frozen=True)
@@ -69,75 +71,10 @@ def _quiet_optuna():
         optuna.logging.set_verbosity(old)
 
 
-def masked_url(url: str) -> str:
-    try:
-        from sqlalchemy.engine import make_url
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:   # not a URL at all: show it as typed
-        return url
-
-
-def open_storage(url: str):
-    """An Optuna RDBStorage with heartbeats, or one error line naming the URL (password hidden)."""
-    import optuna
-
-    from codesign.boundary.services import check_storage_url
-    check_storage_url(url, masked_url(url))
-    for attempt in range(3):    # processes that create a new database at the same time can collide once
-        try:
-            return optuna.storages.RDBStorage(
-                url, heartbeat_interval=HEARTBEAT_S, grace_period=GRACE_S,
-                heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=3))
-        except Exception as exc:   # sqlalchemy and drivers raise many types; the user needs the reason
-            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-            if any(word in reason for word in ("IntegrityError", "locked", "already exists")):
-                time.sleep(0.5 * (attempt + 1))
-                continue
-            break
-    raise UserError(f"cannot open study storage {masked_url(url)!r}: {reason}; give a SQLAlchemy URL "
-                    "such as sqlite:///study.db or postgresql://user@host/db")
-
-
 def fingerprint(space: DesignSpace) -> str:
     """What a study's trials depend on: points (context, knobs), objectives and constraints."""
     return content_hash({"context": space.context, "knobs": {k.name: list(k.choices) for k in space.knobs},
                          "objectives": list(space.objectives), "constraints": repr(space.constraints)}, 8)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def recover_dead_trials(study) -> int:
-    """Trials left RUNNING by a process of this machine that no longer exists: FAIL, and re-queued
-    with their parameters. A RUNNING trial that names no process was killed between its creation and
-    its first line (a live process names itself within milliseconds): the same. Another machine's
-    dead trials are failed by the heartbeat after GRACE_S."""
-    from optuna.trial import TrialState
-
-    def dead(trial) -> bool:
-        host, _, pid = str(trial.user_attrs.get("worker", "")).rpartition(":")
-        return host == socket.gethostname() and pid.isdigit() and not _alive(int(pid))
-
-    running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
-    if any("worker" not in t.user_attrs for t in running):
-        time.sleep(1.0)
-        unnamed = {t.number for t in running if "worker" not in t.user_attrs}
-        running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
-        lost = [t for t in running if dead(t) or (t.number in unnamed and "worker" not in t.user_attrs)]
-    else:
-        lost = [t for t in running if dead(t)]
-    for trial in lost:
-        study.tell(trial.number, state=TrialState.FAIL, skip_if_finished=True)
-        if trial.params:
-            study.enqueue_trial(trial.params, user_attrs={"retry_of": trial.number})
-    return len(lost)
 
 
 def run_search(space, trials: int, *, seed: int = 0, storage: str | None = None, study_name: str | None = None,
@@ -151,13 +88,22 @@ def run_search(space, trials: int, *, seed: int = 0, storage: str | None = None,
     storage = storage or f"sqlite:///{default_path(space, 'optuna', '.db')}"
     results = results or default_path(space, "search", ".csv")
     results_format(results)      # a wrong -o fails now, not after the search
-    with _quiet_optuna() as optuna:
+    study = name = goal = None
+
+    def kept() -> str:       # what Ctrl-C leaves, for its one line
+        if study is None:
+            return "before the search started; the same command starts it"
+        return (f"{len(census(study).done)} of {goal} trials finished in study {name!r} ({masked_url(storage)}); "
+                "the same command resumes it")
+
+    with _quiet_optuna() as optuna, _on_interrupt(kept):
         store = open_storage(storage)
         start = time.perf_counter()
         graph = graph if graph is not None else extract_graph(space)
         space = space.bind(graph)
         extract_s = time.perf_counter() - start
         name = study_name or f"{os.path.splitext(os.path.basename(space.source))[0]}-{fingerprint(space)}"
+        goal = min(trials, space.size)      # trials are distinct points: a space has only so many
         study = _open_study(optuna, store, name, space, seed, population)
         recover_dead_trials(study)
         evaluator = Evaluator(space, graph)
@@ -165,7 +111,6 @@ def run_search(space, trials: int, *, seed: int = 0, storage: str | None = None,
         before = {t.number for t in done}
         for trial in done:
             evaluator.rows.setdefault(trial.user_attrs["row"]["hash"], trial.user_attrs["row"])
-        goal = min(trials, space.size)      # trials are distinct points: a space has only so many
         start = time.perf_counter()
         # target mode: fps needs no fidelity; a hardware scan says at once if no point reaches it, and
         # which compression choices can: when the budget covers them all, they are the trials (exact)
@@ -182,14 +127,14 @@ def run_search(space, trials: int, *, seed: int = 0, storage: str | None = None,
             exhausted = not _optimize(optuna, study, space, evaluator, goal, len(done), seed, quiet)
         seconds = time.perf_counter() - start
         finished = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-    unique: dict[str, dict] = {}
-    for trial in finished:
-        unique.setdefault(trial.user_attrs["row"]["hash"], trial.user_attrs["row"])
-    rows = list(unique.values())
-    columns = result_columns(space)
-    write_rows(results, columns, rows)
-    front = pareto_front(rows, space.objectives)
-    paths = write_front(front, columns, space.objectives, front_stem(results))
+        unique: dict[str, dict] = {}
+        for trial in finished:
+            unique.setdefault(trial.user_attrs["row"]["hash"], trial.user_attrs["row"])
+        rows = list(unique.values())
+        columns = result_columns(space)
+        write_rows(results, columns, rows)
+        front = pareto_front(rows, space.objectives)
+        paths = write_front(front, columns, space.objectives, front_stem(results))
     target = None
     if target_fps is not None:
         target = unreachable_report(space, scan) if unreachable else target_report(space, rows, len(finished), scan)
@@ -205,6 +150,15 @@ def run_search(space, trials: int, *, seed: int = 0, storage: str | None = None,
     return SearchResult(masked_url(storage), name, len(finished), mine, len(rows),
                         results, paths, space.objectives, columns, front,
                         sum(1 for r in rows if r["feasible"]), target, timing, notes)
+
+
+@contextlib.contextmanager
+def _on_interrupt(kept):
+    """Ctrl-C anywhere in the search ends as one line: `kept()` says what was kept and how to resume."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        raise Interrupted(kept()) from None
 
 
 def _open_study(optuna, store, name: str, space: DesignSpace, seed: int, population: int | None):
@@ -251,69 +205,79 @@ def _unexplored(space: DesignSpace, evaluator: Evaluator, seen: set, rng: random
 
 def _optimize(optuna, study, space: DesignSpace, evaluator: Evaluator, goal: int, done: int, seed: int,
               quiet: bool) -> bool:
-    """Run trials until the study has `goal` finished ones, each a distinct point. When NSGA-II
-    proposes a point the study has already evaluated, that trial is PRUNED (not counted) and an
+    """Run trials until the study has `goal` finished ones, each a distinct point, whatever the number
+    of processes sharing it. Each trial claims its point before evaluating it (codesign.search.trials)
+    and yields (PRUNED, not counted) when another trial holds the point, or when the points finished
+    and being evaluated already fill the budget. When NSGA-II proposes a point the study holds, an
     unevaluated neighbour of the current front (or a random point) is queued as the next trial: a
     directed mutation. Returns False when no unevaluated point could be found."""
-    seen = set(evaluator.rows)
-    known: set[int] = set()            # finished trials already taken into `seen`
     rng = random.Random(seed * 1_000_003 + done)
     exhausted = [False]
-
-    def sync() -> None:
-        """Points other processes sharing the study have finished count as evaluated here too."""
-        for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
-            if t.number not in known:
-                known.add(t.number)
-                row = t.user_attrs["row"]
-                seen.add(row["hash"])
-                evaluator.rows.setdefault(row["hash"], row)
+    current = [None]
 
     def objective(trial):
+        current[0] = trial.number
         trial.set_user_attr("worker", WORKER)
         values = {k.name: trial.suggest_categorical(k.name, list(k.choices)) for k in space.knobs}
         point = space.point(values)
-        if point.key not in seen:
-            sync()
-        if point.key in seen and "retry_of" not in trial.user_attrs:
-            fill = _unexplored(space, evaluator, seen, rng)
-            if fill is None:
-                exhausted[0] = True
-                study.stop()
-            else:
+        held = claim(study, trial, point.key)
+        for key, row in held.done.items():      # points other processes finished count here too
+            evaluator.rows.setdefault(key, row)
+        if point.key in held.taken():
+            fill = _unexplored(space, evaluator, held.taken(), rng)
+            if fill is not None:
                 study.enqueue_trial(fill, user_attrs={"instead_of": trial.number})
+            elif held.busy() < goal:
+                exhausted[0] = True
             raise optuna.TrialPruned(f"point {point.key} is already in the study")
-        row = evaluator.row(point, lazy_fidelity=True)
+        if held.busy() >= goal:
+            time.sleep(rng.uniform(0, YIELD_JITTER_S))
+            raise optuna.TrialPruned("the points finished and being evaluated fill the budget")
+        with stop.evaluating():
+            row = evaluator.row(point, lazy_fidelity=True)
         trial.set_user_attr("row", row)
         for name, value in zip(space.constraints.names, space.constraints.violations(row)):
             trial.set_constraint(name, value)
-        seen.add(point.key)
         return [objective_value(row, o) for o in space.objectives]
 
     bar = None
     if not quiet:
         from tqdm import tqdm
         bar = tqdm(total=goal, initial=done, unit="trial", desc="search", file=sys.stderr, dynamic_ncols=True)
-
-    def progress(study, trial):
-        if bar is not None and trial.state == optuna.trial.TrialState.COMPLETE:
-            bar.update(1)
-
-    stop = optuna.study.MaxTrialsCallback(goal, states=(optuna.trial.TrialState.COMPLETE,))
+    finished = done
     try:
-        while True:
-            try:
-                study.optimize(objective, n_trials=None, callbacks=[stop, progress], gc_after_trial=False)
-                break
-            except ValueError as exc:
-                # SQLite has no row locks: two processes can take the same queued trial; the one
-                # that finishes second may not report it. The point was evaluated: carry on.
-                if not str(exc).startswith("Cannot tell a"):
+        with StopAtBoundary() as stop:
+            while not exhausted[0]:
+                held = census(study)
+                if bar is not None and len(held.done) > finished:
+                    bar.update(len(held.done) - finished)
+                finished = len(held.done)
+                if finished >= goal:
+                    break
+                if stop.requested:
+                    raise KeyboardInterrupt
+                if held.busy() >= goal:        # the last points are being evaluated by other processes
+                    time.sleep(WAIT_S)
+                    optuna.storages.fail_stale_trials(study)
+                    recover_dead_trials(study, unnamed=False)
+                    continue
+                current[0] = None
+                try:
+                    study.optimize(objective, n_trials=1, gc_after_trial=False)
+                except KeyboardInterrupt:
+                    # the evaluation was abandoned and Optuna failed the trial: its point is queued again
+                    if current[0] is not None:
+                        requeue(study, study.trials[current[0]])
                     raise
+                except (ValueError, optuna.exceptions.UpdateFinishedTrialError) as exc:
+                    # another process failed this trial as stale (its heartbeat stopped) and queued its
+                    # point again: the late result is dropped
+                    if isinstance(exc, ValueError) and not str(exc).startswith("Cannot tell a"):
+                        raise
     finally:
         if bar is not None:
             bar.close()
     return not exhausted[0]
 
 
-__all__ = ["SearchResult", "run_search", "open_storage", "recover_dead_trials"]
+__all__ = ["SearchResult", "run_search"]

@@ -12,6 +12,7 @@ import time
 from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import dataclass, field
 
+from codesign.errors import Interrupted
 from codesign.search.evaluate import (FidelityTask, SimTask, build_workload, make_row, result_columns,
                                       run_fidelity_task, run_sim_task, with_feasibility)
 from codesign.search.executors import open_executor
@@ -67,29 +68,37 @@ def run_sweep(space, results: str | None = None, *, samples: int | None = None, 
     results_format(results)
     # the executor first: a Dask address that does not answer fails before the model is traced
     # (pool processes are started only when the first task is submitted)
-    with open_executor(workers, dask) as (executor, slots):
-        start = time.perf_counter()
-        graph = graph if graph is not None else extract_graph(space)
-        space = space.bind(graph)
-        extract_s = time.perf_counter() - start
-        points = space.sample(samples, seed) if samples is not None else space.grid()
-        columns = result_columns(space)
-        with ResultsWriter(results, columns) as writer:
-            todo = [p for p in points if p.key not in writer.done]
-            resumed = len(points) - len(todo)
-            note = f" ({resumed:,} already in {results})" if resumed else ""
-            if not quiet:
-                sys.stderr.write(f"sweep: {len(points):,} points of {space.size:,}{note}\n")
+    points = None
+    try:
+        with open_executor(workers, dask) as (executor, slots):
             start = time.perf_counter()
-            if todo:
-                with _progress(len(points), resumed, quiet) as bar:
-                    _evaluate(space, graph, todo, executor, slots, writer, bar)
-            seconds = time.perf_counter() - start
-    keys = {p.key for p in points}
-    columns, rows = read_results(results)
-    rows = [with_feasibility(space, r) for r in rows if r["hash"] in keys]
-    front = pareto_front(rows, space.objectives)
-    paths = write_front(front, columns, space.objectives, front_stem(results))
+            graph = graph if graph is not None else extract_graph(space)
+            space = space.bind(graph)
+            extract_s = time.perf_counter() - start
+            points = space.sample(samples, seed) if samples is not None else space.grid()
+            columns = result_columns(space)
+            with ResultsWriter(results, columns) as writer:
+                todo = [p for p in points if p.key not in writer.done]
+                resumed = len(points) - len(todo)
+                note = f" ({resumed:,} already in {results})" if resumed else ""
+                if not quiet:
+                    sys.stderr.write(f"sweep: {len(points):,} points of {space.size:,}{note}\n")
+                start = time.perf_counter()
+                if todo:
+                    with _progress(len(points), resumed, quiet) as bar:
+                        _evaluate(space, graph, todo, executor, slots, writer, bar)
+                seconds = time.perf_counter() - start
+        keys = {p.key for p in points}
+        columns, rows = read_results(results)
+        rows = [with_feasibility(space, r) for r in rows if r["hash"] in keys]
+        front = pareto_front(rows, space.objectives)
+        paths = write_front(front, columns, space.objectives, front_stem(results))
+    except KeyboardInterrupt:
+        if points is None:
+            raise Interrupted("before the sweep started; the same command starts it") from None
+        kept = {r["hash"] for r in read_results(results)[1]} & {p.key for p in points}
+        raise Interrupted(f"{len(kept):,} of {len(points):,} points are in {results}; the same command resumes "
+                          "the sweep") from None
     timing = {"extract_s": round(extract_s, 4), "evaluate_s": round(seconds, 4),
               "points_per_s": round(len(todo) / seconds, 1) if todo and seconds > 0 else None}
     return SweepResult(results, paths, space.objectives, columns, len(points), len(todo), resumed,
