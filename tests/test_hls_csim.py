@@ -113,3 +113,57 @@ def test_emit_hls_csim_from_the_command_line(tmp_path):
     csim = json.loads(r.stdout)["csim"]
     assert csim["passed"] and len(csim["cases"]) >= 3
     assert all(c["mismatches"] == 0 for c in csim["cases"])
+
+
+def test_a_layer_larger_than_the_buffers_runs_in_k_tiles(tmp_path):
+    """fc2 on tpu_v1: K = 768 does not fit its weight buffer beside 192 columns. The hls mapping keeps
+    K whole and is refused; the searched Schedule cuts K into tiles, which accumulate in the ofmap
+    buffer, and the layer C-simulates bit for bit."""
+    import re
+
+    from codesign.errors import UserError
+
+    graph = extract("deit_tiny_patch16_224")
+    with pytest.raises(UserError, match=r"'blocks.0.mlp.fc2' .*hls mapping's tile 197x192x768 .* does not fit"):
+        emit_hls(graph, accel="tpu_v1", device="u250", precision="w8a8", layers="blocks.0.mlp.fc2",
+                 out_dir=str(tmp_path / "refused"))
+    result = emit_hls(graph, accel="tpu_v1", device="u250", precision="w8a8", layers="blocks.0.mlp.fc2",
+                      tb_layers="all", out_dir=str(tmp_path / "p"), mapping="searched")
+    v = result.table.entries[0].values
+    assert v["tile_k"] < v["k"] == 768 and v["k_tiles"] == -(-768 // v["tile_k"]) > 1 and v["spill"] == 0
+    rows = re.findall(r"^\s*\{ ([-0-9, ]+) \},$", open(tmp_path / "p" / "src" / "cs_layers.h").read(), re.M)
+    assert len(rows) == 1
+    run = build_and_run(str(tmp_path / "p"))
+    assert run.passed and run.cases[0].mismatches == 0 and run.cases[0].elems == 197 * 192, run.stdout
+
+
+def test_any_tile_shape_and_loop_order_is_bit_exact(tmp_path, monkeypatch):
+    """Tiles of several array folds in m and n, k tiles, and loop orders with k outside the output
+    tile's loops (partial sums spill to DRAM and come back), under each dataflow: set by hand in the
+    Schedule the emitter reads, since the mapper picks them only for some hardware."""
+    import codesign.simulation as simulation
+
+    hand = {"blocks.0.attn.qkv": (100, 150, 70, "k>m>n"), "blocks.0.mlp.fc1": (70, 130, 64, "k>n>m"),
+            "blocks.0.mlp.fc2": (99, 96, 256, "n>k>m")}
+    real = simulation.simulate
+
+    def with_hand_tiles(*args, **kwargs):
+        from accel_sim.cost_model import ORDER_NAMES
+
+        run = real(*args, **kwargs)
+        sched = run.result.schedule
+        for i, name in enumerate(sched.workload.names):
+            if name in hand:
+                tm, tn, tk, order = hand[name]
+                sched.tilings[i]["tm"], sched.tilings[i]["tn"], sched.tilings[i]["tk"] = tm, tn, tk
+                sched.tilings[i]["order"] = ORDER_NAMES.index(order)
+        return run
+
+    monkeypatch.setattr(simulation, "simulate", with_hand_tiles)
+    result = emit_hls(extract("deit_tiny_patch16_224"), precision="w4a4", layers="blocks.0.attn.qkv,blocks.0.mlp.*",
+                      tb_layers="all", out_dir=str(tmp_path / "p"),
+                      layer_dataflows={"blocks.0.attn.qkv": "is", "blocks.0.mlp.fc1": "os", "blocks.0.mlp.fc2": "ws"})
+    by_name = {e.op.name: e.values for e in result.table.entries}
+    assert all(by_name[name]["spill"] == 1 and by_name[name]["k_tiles"] > 1 for name in hand)
+    run = build_and_run(str(tmp_path / "p"))
+    assert run.passed and len(run.cases) == 4 and all(c.mismatches == 0 for c in run.cases), run.stdout

@@ -23,6 +23,10 @@ def add_parser(sub) -> None:
                    help="FPGA board or part for set_part (default: the accelerator's name when it is a board)")
     p.add_argument("--dataflow", default=None, help="ws, os or is for every layer (default: the accelerator's)")
     p.add_argument("--layer-dataflow", default=None, metavar="GLOB=DF,...", help="per-op dataflow overrides")
+    p.add_argument("--mapping", default="hls", choices=("hls", "searched"),
+                   help="the Schedule whose tiles (m, n, k and loop order) are emitted: hls (default: the "
+                   "simulator's mapping of the templates, every op its own layer) or searched (the searched tiles; "
+                   "fused ops still run as their own layers)")
     add_compression_arguments(p)
     p.add_argument("--layers", default=None, metavar="GLOB,...",
                    help="ops to emit, e.g. 'blocks.0.*' (default: every op of the model)")
@@ -79,7 +83,7 @@ def run(args) -> int:
     device = point.pop("device", None) or _default_device(accel)
     result = emit_hls(point.pop("model"), accel=accel, device=device, layers=args.layers,
                       tb_layers=args.tb_layers, out_dir=args.output, force=args.force, seed=args.seed,
-                      layer_dataflows=parse_overrides(args.layer_dataflow),
+                      layer_dataflows=parse_overrides(args.layer_dataflow), mapping=args.mapping,
                       batch=point.pop("batch", None) or 1, **point)
     csim = _csim(result.out_dir) if args.csim else None
     if args.json:

@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass, field
 
 from accel_sim.config import Accelerator
+from accel_sim.cost_model import DIM_K, DIM_M, DIM_N, ORDERS
 from accel_sim.devices import Device
 from accel_sim.results import SimResult
 from codesign.errors import UserError
@@ -19,14 +20,14 @@ from codesign.ir import ConvAttrs, Graph, Op, OpKind
 # The fields of cs::LayerDesc (hls_templates/lib/cs_base.h), in declaration order.
 FIELDS = (
     "kind", "variant", "dataflow", "w_bits", "a_bits", "o_bits", "in_frac", "out_frac",
-    "m", "n", "k", "batch", "tile_m", "tile_n", "m_tiles", "n_tiles", "k_folds",
-    "sim_row_folds", "sim_col_folds", "sim_loop_order",
+    "m", "n", "k", "batch", "tile_m", "tile_n", "tile_k", "m_tiles", "n_tiles", "k_tiles", "k_folds",
+    "loop_order", "spill", "sim_row_folds", "sim_col_folds",
     "images", "in_h", "in_w", "in_c", "kh", "kw", "stride_h", "stride_w", "pad_h", "pad_w", "out_h", "out_w",
-    "a_off", "a_bstride", "a_mstride", "b_src", "b_off", "b_bstride", "b_nstride", "b_kstride",
-    "o_off", "o_bstride", "o_mstride", "bias_off", "mult_off", "shift_off", "per_channel",
+    "a_off", "a_base", "a_bstride", "a_mstride", "b_src", "b_off", "b_base", "b_bstride", "b_nstride", "b_kstride",
+    "o_off", "o_base", "o_bstride", "o_mstride", "psum_off", "bias_off", "mult_off", "shift_off", "per_channel",
     "rows", "row_len", "elems", "in2_elems",
 )
-OPCODES = {"gemm": 0, "conv": 1, "softmax": 2, "layer_norm": 3, "gelu": 4, "relu": 5, "add": 6}
+OPCODES = {"gemm": 0, "conv": 1, "softmax": 2, "layer_norm": 3, "gelu": 4, "relu": 5, "add": 6, "copy": 7}
 DATAFLOW_CODES = {"ws": 0, "os": 1, "is": 2}
 ARENA_CODES = {"act": 0, "wgt": 1}
 SHIFT_BITS = 32
@@ -153,6 +154,15 @@ def _output_bits(op: Op, graph: Graph) -> int:
     return widths.pop() if len(widths) == 1 else op.a_bits
 
 
+def spills(trips, order) -> bool:
+    """Partial sums leave the ofmap buffer between k tiles when the k loop (with more than one
+    trip) runs outside the innermost output-tile loop of more than one trip (as the simulator's
+    cost model, accel_sim/cost_model.py, charges them)."""
+    pos = {int(dim): p for p, dim in enumerate(order)}
+    inner = max([pos[d] for d in (DIM_M, DIM_N) if trips[d] > 1], default=-1)
+    return trips[DIM_K] > 1 and pos[DIM_K] < inner
+
+
 def _gemm_values(op: Op) -> dict:
     g = op.gemm
     v = {"m": g.m, "n": g.n, "k": g.k, "batch": g.batch, "kind": OPCODES["gemm"]}
@@ -213,7 +223,7 @@ class _Builder:
             values, regions, sources = self._gemm(op, prec, dataflow, array)
             row_folds, col_folds = self.folds
             values.update(sim_row_folds=int(row_folds[si]), sim_col_folds=int(col_folds[si]),
-                          sim_loop_order=int(self.sim.details["loop_order"][si]), dataflow=DATAFLOW_CODES[dataflow])
+                          dataflow=DATAFLOW_CODES[dataflow])
         else:
             prec = PrecisionClass(family, op.a_bits, op.a_bits, o_bits)
             values, regions, sources = self._vector(op, prec)
@@ -222,7 +232,7 @@ class _Builder:
                       out_frac=(prec.o_bits - 1 if family == "softmax" else act_frac_bits(prec.o_bits))
                       if prec.o_bits > 1 else 0)
         for role, key in (("a", "a_off"), ("b", "b_off"), ("o", "o_off"), ("bias", "bias_off"),
-                          ("mult", "mult_off"), ("shift", "shift_off")):
+                          ("mult", "mult_off"), ("shift", "shift_off"), ("psum", "psum_off")):
             if role in regions:
                 values[key] = regions[role].word_off
         if "b" in regions:
@@ -238,17 +248,21 @@ class _Builder:
         bufs = self.hw.buffers
         caps = (bufs["ifmap"].capacity(prec.a_bits), bufs["weight"].capacity(prec.w_bits),
                 bufs["ofmap"].capacity(self.hw.accum_bits))
-        tile = self.sim.schedule.tile(self.sim_index[op.name])   # the simulated tiles (mapping "hls")
-        tile_m, tile_n = tile["tile_m"], tile["tile_n"]
-        fits = (tile["tile_k"] == g.k and tile_m * g.k <= caps[0] and g.k * tile_n <= caps[1]
-                and tile_m * tile_n <= caps[2])
-        if not fits:
+        si = self.sim_index[op.name]
+        tile = self.sim.schedule.tile(si)                        # the simulated tiles
+        tile_m, tile_n, tile_k = tile["tile_m"], tile["tile_n"], tile["tile_k"]
+        if not (tile_m * tile_k <= caps[0] and tile_k * tile_n <= caps[1] and tile_m * tile_n <= caps[2]):
             raise UserError(
-                f"layer {op.name!r} (m={g.m}, n={g.n}, K={g.k}) does not fit the on-chip buffers under "
-                f"{dataflow}: a tile needs the whole reduction (K) on chip and the HLS templates do not split it; "
-                f"use larger buffers (ifmap holds {caps[0]} elements per tile, weight {caps[1]}, ofmap {caps[2]})")
-        v.update(tile_m=tile_m, tile_n=tile_n, m_tiles=-(-g.m // tile_m), n_tiles=-(-g.n // tile_n),
-                 k_folds=-(-g.k // rows) if dataflow in ("ws", "is") else 1)
+                f"layer {op.name!r} (m={g.m}, n={g.n}, K={g.k}): the {self.sim.schedule.mapping} mapping's tile "
+                f"{tile_m}x{tile_n}x{tile_k} (m x n x k) does not fit the on-chip buffers (ifmap holds {caps[0]} "
+                f"elements per tile, weight {caps[1]}, ofmap {caps[2]} accumulators); use larger buffers or "
+                f"another --mapping")
+        trips = tuple(-(-d // t) for d, t in zip((g.m, g.n, g.k), (tile_m, tile_n, tile_k)))
+        order = int(self.sim.schedule.tilings[si]["order"])
+        v.update(tile_m=tile_m, tile_n=tile_n, tile_k=tile_k, m_tiles=trips[0], n_tiles=trips[1], k_tiles=trips[2],
+                 k_folds=(trips[2] - 1) * -(-tile_k // rows) + -(-(g.k - (trips[2] - 1) * tile_k) // rows)
+                 if dataflow in ("ws", "is") else 1,
+                 loop_order=order, spill=int(spills(trips, ORDERS[order])))
         in_regions, in_sources = self._inputs(op, prec.a_bits)
         regions = {"a": in_regions[0]}
         sources = {"a": in_sources[0]}
@@ -262,6 +276,8 @@ class _Builder:
         regions["mult"] = self.wgt.alloc(n_params, MULT_BITS)
         regions["shift"] = self.wgt.alloc(1, SHIFT_BITS)
         regions["o"] = self.acts.output(op.name, op.output, op.out_elems, prec.o_bits)
+        if v["spill"]:
+            regions["psum"] = self.acts.arena.alloc(g.m * g.n * g.batch, self.hw.accum_bits)
         v["per_channel"] = int(weights)
         return v, regions, sources
 
@@ -303,12 +319,22 @@ def build_table(graph: Graph, accel: Accelerator, device: Device, sim: SimResult
         if key not in variants:
             variants[key] = Variant(len(variants), e.family, e.prec)
         e.values["variant"] = variants[key].id
-    pe = [e.values for e in entries if e.op.on_pe_array]
+    pe = [e for e in entries if e.op.on_pe_array]
     vec = [e.values for e in entries if not e.op.on_pe_array]
+
+    def fold_max(extent: str, edge) -> int:
+        return max([-(-e.values[extent] // edge(e)) for e in pe], default=1)
+
     maxima = {  # loop bounds and local array sizes: at least 1 (C++ has no empty arrays)
-        "tile_m": max([v["tile_m"] for v in pe], default=1), "tile_n": max([v["tile_n"] for v in pe], default=1),
-        "k": max([v["k"] for v in pe], default=1), "k_folds": max([v["k_folds"] for v in pe], default=1),
-        "tiles": max([v["batch"] * v["m_tiles"] * v["n_tiles"] for v in pe], default=1),
+        "tile_m": max([e.values["tile_m"] for e in pe], default=1),
+        "tile_n": max([e.values["tile_n"] for e in pe], default=1),
+        "tile_k": max([e.values["tile_k"] for e in pe], default=1),
+        "k_folds": fold_max("tile_k", lambda e: hw.lut_rows if e.array == "lut" else hw.pe_rows),
+        "m_folds": fold_max("tile_m", lambda e: (hw.lut_rows if e.array == "lut" else hw.pe_rows)
+                            if e.dataflow == "os" else (hw.lut_cols if e.array == "lut" else hw.pe_cols)),
+        "n_folds": fold_max("tile_n", lambda e: hw.lut_cols if e.array == "lut" else hw.pe_cols),
+        "tiles": max([e.values["batch"] * e.values["m_tiles"] * e.values["n_tiles"] * e.values["k_tiles"]
+                      for e in pe], default=1),
         "row": max([v["row_len"] for v in vec], default=1), "rows": max([v["rows"] for v in vec], default=1),
         "elems": max([v["elems"] for v in vec], default=1),
     }

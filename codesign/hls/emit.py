@@ -11,6 +11,7 @@ from importlib import resources
 import numpy as np
 
 from accel_sim.config import Accelerator, load_accelerator
+from accel_sim.cost_model import ORDERS
 from accel_sim.devices import Device, get_device
 from codesign.errors import UserError
 from codesign.hls import golden
@@ -106,6 +107,7 @@ def _render(table: LayerTable, cases: list[TbCase], design: dict, project_name: 
                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
                              trim_blocks=True, lstrip_blocks=False)
     context = {"dp": design, "hw": table.hw, "table": table, "cases": cases, "fields": FIELDS,
+               "loop_orders": ORDERS.tolist(),
                "luts": _luts(table), "project_name": project_name,
                "consts": {"mult_bits": golden.MULT_BITS, "ln_z_frac": golden.LN_Z_FRAC,
                           "ln_gamma_frac": golden.LN_GAMMA_FRAC}}
@@ -119,12 +121,14 @@ def _render(table: LayerTable, cases: list[TbCase], design: dict, project_name: 
 def emit_hls(model, accel: str | Accelerator = "zcu102", device: str | Device = "zcu102", precision=None,
              prune_heads=None, prune_mlp=None, layers=None, tb_layers=None, out_dir: str = "out/hls",
              force: bool = False, dataflow: str | None = None, layer_dataflows: dict | None = None,
-             input_size=None, batch: int = 1, seed: int = 0) -> EmitResult:
+             input_size=None, batch: int = 1, seed: int = 0, mapping: str = "hls") -> EmitResult:
     """Write the Vitis HLS project of a design point into `out_dir` (see `codesign emit-hls`).
 
     `model` is a timm name, `pkg.module:factory` or an IR Graph; `precision`, `prune_heads`,
     `prune_mlp` take what the command line takes (or parsed objects); `layers` and `tb_layers`
     are comma-separated globs over op names (`tb_layers="all"` runs every emitted layer).
+    `mapping` names the Schedule whose tiles (m, n and k, loop order) are emitted: "hls" (the
+    simulator's mapping of these templates: no fusion, no residency) or "searched".
     """
     from codesign.simulation import simulate
 
@@ -143,7 +147,9 @@ def emit_hls(model, accel: str | Accelerator = "zcu102", device: str | Device = 
     selected = select_ops(graph, globs)
     check_supported(selected)
     check_exp_impl(accelerator, selected)
-    sim = simulate(graph, accelerator, layer_dataflows=layer_dataflows, mapping="hls").result
+    if mapping not in ("hls", "searched"):
+        raise UserError(f"--mapping {mapping!r} cannot be emitted: use hls or searched")
+    sim = simulate(graph, accelerator, layer_dataflows=layer_dataflows, mapping=mapping).result
     table = build_table(graph, accelerator, board, sim, selected)
     rng = np.random.default_rng(seed)
     cases, blobs = [], {}
@@ -154,7 +160,7 @@ def emit_hls(model, accel: str | Accelerator = "zcu102", device: str | Device = 
     selected_names = {op.name for op in selected}
     design = {"model": graph.model, "input_shape": list(graph.input_shape), "precision": spec, "prune": prune,
               "accelerator": accelerator.to_dict(), "device": board.to_dict(),
-              "layers": [op.name for op in selected], "seed": seed,
+              "layers": [op.name for op in selected], "seed": seed, "mapping": mapping,
               "simulated_cycles": int(sum(c for n, c in zip(sim.names, sim.columns["cycles"]) if n in selected_names)),
               "clock_mhz": accelerator.clock_mhz, "part": board.part}
     project_name = "cs_" + "".join(ch if ch.isalnum() else "_" for ch in graph.model.split(":")[-1])[:40]
