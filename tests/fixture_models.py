@@ -56,3 +56,13 @@ def data_dependent():
 
 
 not_a_module = 42
+
+
+def tiny_vit():
+    """A timm VisionTransformer as deit_tiny is built (class token, pre-norm blocks, GELU MLP), made
+    small: 32x32 input, 8x8 patches (16 tokens + the class token), width 64, 2 heads, 2 blocks."""
+    from codesign.frontend.torchvision_compat import import_timm
+
+    timm = import_timm()
+    return timm.models.vision_transformer.VisionTransformer(img_size=32, patch_size=8, embed_dim=64, depth=2, num_heads=2, mlp_ratio=2.0,
+                             num_classes=10)

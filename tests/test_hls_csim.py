@@ -167,3 +167,32 @@ def test_any_tile_shape_and_loop_order_is_bit_exact(tmp_path, monkeypatch):
     assert all(by_name[name]["spill"] == 1 and by_name[name]["k_tiles"] > 1 for name in hand)
     run = build_and_run(str(tmp_path / "p"))
     assert run.passed and len(run.cases) == 4 and all(c.mismatches == 0 for c in run.cases), run.stdout
+
+
+@pytest.mark.parametrize("precision", ["w8a8", "w4a4"])
+def test_the_whole_network_in_one_testbench_is_bit_exact(tmp_path, precision):
+    """A timm VisionTransformer built as deit_tiny is (class token, position embedding, pre-norm
+    blocks), small enough for every test run: emitted without --layers, every layer runs in one call
+    of the top function, the layout ops the IR folded out (flatten, token concat, head split and
+    merge, class token) are the kernels' addressing, and every layer's output and the logits equal
+    the integer reference network. deit_tiny itself runs in `make demo` and benchmarks/bench_hls_network.py."""
+    graph = extract("fixture_models:tiny_vit", input_size="3,32,32")
+    result = emit_hls(graph, precision=precision, out_dir=str(tmp_path / "p"))
+    table = result.table
+    assert [e.op.name for e in table.entries] == [op.name for op in graph.ops]
+    assert all(src is not None for e in table.entries[1:] for src, _ in e.links)     # nothing left to the host
+    kinds = {seen.kind for e in table.entries for _, seen in e.links if seen is not None}
+    assert kinds == {"identity", "token_concat", "head_split", "head_merge", "class_token"}
+    qk = next(e.values for e in table.entries if e.op.name == "blocks.0.attn.qk")
+    assert (qk["a_base"], qk["a_mstride"], qk["b_base"], qk["b_nstride"]) == (0, 192, 64, 192)
+    run = build_and_run(str(tmp_path / "p"))
+    assert run.passed and len(run.cases) == len(graph.ops), run.stdout
+    logits = np.fromfile(tmp_path / "p" / "build" / "tb_out" / "logits.out.i32", dtype="<i4")
+    assert np.array_equal(logits, result.network.logits) and logits.shape == (10,)
+    assert len(set(logits.tolist())) > 3                                   # not a saturated constant
+    bits = int(precision[-1])
+    for e in table.entries:                  # every layer does real work; GEMMs are calibrated, not saturated
+        out = result.network.outputs[e.op.name]
+        assert out.std() > 0.3, e.op.name
+        if e.op.on_pe_array:
+            assert np.mean(np.abs(out) >= 2 ** (bits - 1) - 1) < 0.1, e.op.name

@@ -29,9 +29,10 @@ def add_parser(sub) -> None:
                    "fused ops still run as their own layers)")
     add_compression_arguments(p)
     p.add_argument("--layers", default=None, metavar="GLOB,...",
-                   help="ops to emit, e.g. 'blocks.0.*' (default: every op of the model)")
+                   help="ops to emit, e.g. 'blocks.0.*', each tested on its own data (default: the whole network, "
+                   "run end to end in one testbench)")
     p.add_argument("--tb-layers", default=None, metavar="GLOB,...|all",
-                   help="layers the testbench runs (default: the first of each op kind and precision)")
+                   help="with --layers: layers the testbench runs (default: the first of each op kind and precision)")
     p.add_argument("--from-results", default=None, metavar="FILE",
                    help="take the design point from a sweep/search result file (CSV, JSONL or JSON)")
     p.add_argument("--row", type=int_option("--row"), default=None, metavar="N", help="0-based row of --from-results")
@@ -99,7 +100,9 @@ def run(args) -> int:
           f"precision {result.design['precision']}")
     print(f"  {hw.accel_name}: {hw.pe_rows}x{hw.pe_cols} PEs, {hw.default_dataflow}, {hw.clock_mhz:g} MHz on "
           f"{hw.device_name} ({hw.part})")
-    print(f"  testbench: {len(result.cases)} layer(s); run `vitis_hls -f {result.out_dir}/run_hls.tcl`, or see "
+    what = (f"the whole network ({len(table.entries)} layers) in one call" if result.network is not None
+            else f"{len(result.cases)} layer(s)")
+    print(f"  testbench: {what}; run `vitis_hls -f {result.out_dir}/run_hls.tcl`, or see "
           f"{result.out_dir}/README.md for g++")
     if csim is None:
         return 0

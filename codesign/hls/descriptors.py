@@ -11,6 +11,7 @@ from accel_sim.devices import Device
 from accel_sim.results import SimResult
 from codesign.errors import UserError
 from codesign.hls.golden import LN_BETA_BITS, LN_GAMMA_BITS, MULT_BITS
+from codesign.hls.layout import Stored, stored
 from codesign.hls.memmap import ActivationMap, Arena, Region
 from codesign.hls.names import unique_identifiers
 from codesign.hls.support import FAMILY, check_dataflow, check_precision
@@ -105,6 +106,9 @@ class LayerEntry:
     regions: dict               # role -> Region
     sources: dict               # role -> producer op whose output is read in place (None: host-filled)
     sim: dict = field(default_factory=dict)
+    views: dict = field(default_factory=dict)       # role -> layout.View of the producer's region
+    stored: Stored | None = None                    # where the output sits in its region
+    links: list = field(default_factory=list)       # per op input: (producer name or None, View or None)
 
     @property
     def row(self) -> list[int]:
@@ -188,10 +192,11 @@ def _gemm_values(op: Op) -> dict:
 
 
 class _Builder:
-    def __init__(self, graph: Graph, accel: Accelerator, hw: HardwarePlan, sim: SimResult, selected: list[Op]):
+    def __init__(self, graph: Graph, accel: Accelerator, hw: HardwarePlan, sim: SimResult, selected: list[Op],
+                 network: bool):
         self.graph, self.accel, self.hw, self.sim = graph, accel, hw, sim
         self.emitted = {op.name for op in selected}
-        self.acts = ActivationMap(Arena("act", hw.dram_word_bits))
+        self.acts = ActivationMap(Arena("act", hw.dram_word_bits), strict=network)
         self.wgt = Arena("wgt", hw.dram_word_bits)
         self.sim_index = {name: i for i, name in enumerate(sim.names)}
         self.folds = sim.schedule.fold_grid()
@@ -199,14 +204,21 @@ class _Builder:
     def _producers(self, op: Op) -> list[str]:
         return [p for p in self.graph.dag.predecessors(op.name) if p in self.emitted]
 
-    def _inputs(self, op: Op, bits: int) -> tuple[list[Region], list]:
+    def _inputs(self, op: Op, bits: int) -> tuple[list[Region], list, list]:
         used: set = set()
-        regions, sources = [], []
-        for shape in op.inputs:
-            region, src = self.acts.input(self._producers(op), shape, math.prod(shape), bits, used)
+        regions, sources, views = [], [], []
+        for index in range(len(op.inputs)):
+            region, src, seen = self.acts.input(op, index, self._producers(op), bits, used)
             regions.append(region)
             sources.append(src)
-        return regions, sources
+            views.append(seen)
+        self.links = list(zip(sources, views))
+        return regions, sources, views
+
+    def _output(self, op: Op, bits: int, values: dict) -> tuple[Region, Stored]:
+        where = stored(self.graph, op) if self.acts.strict else Stored(tuple(op.output), op.out_elems)
+        values.update(where.strides)
+        return self.acts.output(op, where, bits), where
 
     def entry(self, index: int, op: Op, ident: str) -> LayerEntry:
         si = self.sim_index[op.name]
@@ -220,13 +232,13 @@ class _Builder:
         if op.on_pe_array:
             w_bits = op.a_bits if op.b_is_activation else op.w_bits
             prec = PrecisionClass("gemm", w_bits, op.a_bits, o_bits, "lut" if array == "lut" else "pe")
-            values, regions, sources = self._gemm(op, prec, dataflow, array)
+            values, regions, sources, views, where = self._gemm(op, prec, dataflow, array)
             row_folds, col_folds = self.folds
             values.update(sim_row_folds=int(row_folds[si]), sim_col_folds=int(col_folds[si]),
                           dataflow=DATAFLOW_CODES[dataflow])
         else:
             prec = PrecisionClass(family, op.a_bits, op.a_bits, o_bits)
-            values, regions, sources = self._vector(op, prec)
+            values, regions, sources, views, where = self._vector(op, prec)
         values.update(w_bits=prec.w_bits, a_bits=prec.a_bits, o_bits=prec.o_bits,
                       in_frac=act_frac_bits(prec.a_bits) if prec.a_bits > 1 else 0,
                       out_frac=(prec.o_bits - 1 if family == "softmax" else act_frac_bits(prec.o_bits))
@@ -239,7 +251,8 @@ class _Builder:
             values["b_src"] = ARENA_CODES[regions["b"].arena]
         sim = {"cycles": int(self.sim.columns["cycles"][si]), "macs": int(self.sim.columns["macs"][si])}
         return LayerEntry(index, op, ident, family, dataflow, array, prec,
-                          {f: int(values.get(f, 0)) for f in FIELDS}, regions, sources, sim)
+                          {f: int(values.get(f, 0)) for f in FIELDS}, regions, sources, sim, views, where,
+                          self.links)
 
     def _gemm(self, op: Op, prec: PrecisionClass, dataflow: str, array: str):
         v = _gemm_values(op)
@@ -263,29 +276,38 @@ class _Builder:
                  k_folds=(trips[2] - 1) * -(-tile_k // rows) + -(-(g.k - (trips[2] - 1) * tile_k) // rows)
                  if dataflow in ("ws", "is") else 1,
                  loop_order=order, spill=int(spills(trips, ORDERS[order])))
-        in_regions, in_sources = self._inputs(op, prec.a_bits)
+        in_regions, in_sources, in_views = self._inputs(op, prec.a_bits)
         regions = {"a": in_regions[0]}
         sources = {"a": in_sources[0]}
+        views = {"a": in_views[0]}
         weights = not op.b_is_activation
         if weights:
             regions["b"] = self.wgt.alloc(g.k * g.n * g.batch, prec.w_bits)
         else:
-            regions["b"], sources["b"] = in_regions[1], in_sources[1]
+            regions["b"], sources["b"], views["b"] = in_regions[1], in_sources[1], in_views[1]
         n_params = g.n * g.batch if weights else 1
         regions["bias"] = self.wgt.alloc(n_params, self.hw.accum_bits)
         regions["mult"] = self.wgt.alloc(n_params, MULT_BITS)
         regions["shift"] = self.wgt.alloc(1, SHIFT_BITS)
-        regions["o"] = self.acts.output(op.name, op.output, op.out_elems, prec.o_bits)
+        for role, seen in views.items():
+            if seen is not None:
+                v[f"{role}_base"] = seen.base
+                v.update({f"{role}_{name}": value for name, value in seen.strides.items()})
+        regions["o"], where = self._output(op, prec.o_bits, v)
         if v["spill"]:
             regions["psum"] = self.acts.arena.alloc(g.m * g.n * g.batch, self.hw.accum_bits)
         v["per_channel"] = int(weights)
-        return v, regions, sources
+        return v, regions, sources, views, where
 
     def _vector(self, op: Op, prec: PrecisionClass):
         bits = prec.a_bits
         family = FAMILY[op.kind]
         v = {"kind": OPCODES[family], "elems": op.out_elems}
-        in_regions, in_sources = self._inputs(op, bits)
+        in_regions, in_sources, in_views = self._inputs(op, bits)
+        for seen in in_views:
+            if seen is not None and (seen.base or seen.strides):
+                raise UserError(f"the HLS templates cannot emit {op.name!r}: the vector unit reads its input "
+                                f"contiguously, not through the {seen.kind} layout op; emit a subset with --layers")
         regions, sources = {}, {}
         if family == "add" and len(op.inputs) == 2:
             big = 0 if math.prod(op.inputs[0]) >= math.prod(op.inputs[1]) else 1
@@ -303,14 +325,16 @@ class _Builder:
         if family == "layer_norm":
             regions["b"] = self.wgt.alloc(width, LN_GAMMA_BITS)       # gamma
             regions["bias"] = self.wgt.alloc(width, LN_BETA_BITS)     # beta
-        regions["o"] = self.acts.output(op.name, op.output, op.out_elems, prec.o_bits)
-        return v, regions, sources
+        regions["o"], where = self._output(op, prec.o_bits, v)
+        return v, regions, sources, {}, where
 
 
-def build_table(graph: Graph, accel: Accelerator, device: Device, sim: SimResult, selected: list[Op]) -> LayerTable:
-    """The descriptor table of `selected` ops (in graph order) on this design point."""
+def build_table(graph: Graph, accel: Accelerator, device: Device, sim: SimResult, selected: list[Op],
+                network: bool = False) -> LayerTable:
+    """The descriptor table of `selected` ops (in graph order) on this design point; `network`:
+    the whole model, every input read from its producer through the layout ops (layout.py)."""
     hw = HardwarePlan.from_design(accel, device)
-    builder = _Builder(graph, accel, hw, sim, selected)
+    builder = _Builder(graph, accel, hw, sim, selected, network)
     idents = unique_identifiers(op.name for op in selected)
     entries = [builder.entry(i, op, idents[op.name]) for i, op in enumerate(selected)]
     variants: dict = {}

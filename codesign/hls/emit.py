@@ -16,6 +16,7 @@ from accel_sim.devices import Device, get_device
 from codesign.errors import UserError
 from codesign.hls import golden
 from codesign.hls.descriptors import FIELDS, LayerTable, build_table
+from codesign.hls.network import NetworkData, reference
 from codesign.hls.support import check_exp_impl, check_supported
 from codesign.hls.tbdata import TbCase, make_case
 from codesign.hls.writer import ProjectWriter
@@ -34,12 +35,15 @@ class EmitResult:
     design: dict
     table: LayerTable = field(repr=False)
     cases: list = field(repr=False)
+    network: NetworkData | None = field(default=None, repr=False)   # the whole-network testbench's data
 
     def to_dict(self) -> dict:
         return {"out_dir": self.out_dir, "files": list(self.files), "design": self.design,
                 "layers": [e.op.name for e in self.table.entries],
                 "variants": [f"{v.family}:{v.prec.struct_name}" for v in self.table.variants],
-                "tb_cases": [c.entry.op.name for c in self.cases]}
+                "testbench": "network" if self.network is not None else "layers",
+                "tb_cases": [e.op.name for e in self.table.entries] if self.network is not None
+                else [c.entry.op.name for c in self.cases]}
 
 
 def split_globs(text) -> list[str]:
@@ -100,7 +104,8 @@ def _luts(table: LayerTable) -> dict:
             for b in bits}
 
 
-def _render(table: LayerTable, cases: list[TbCase], design: dict, project_name: str) -> dict[str, str]:
+def _render(table: LayerTable, cases: list[TbCase], design: dict, project_name: str,
+            network: NetworkData | None) -> dict[str, str]:
     import jinja2
 
     env = jinja2.Environment(loader=jinja2.PackageLoader("hls_templates", "templates"),
@@ -108,12 +113,14 @@ def _render(table: LayerTable, cases: list[TbCase], design: dict, project_name: 
                              trim_blocks=True, lstrip_blocks=False)
     context = {"dp": design, "hw": table.hw, "table": table, "cases": cases, "fields": FIELDS,
                "loop_orders": ORDERS.tolist(),
-               "luts": _luts(table), "project_name": project_name,
+               "luts": _luts(table), "project_name": project_name, "network": network is not None,
+               "init": network.init if network is not None else [],
                "consts": {"mult_bits": golden.MULT_BITS, "ln_z_frac": golden.LN_Z_FRAC,
                           "ln_gamma_frac": golden.LN_GAMMA_FRAC}}
     targets = {"cs_config.h.j2": "src/cs_config.h", "cs_luts.h.j2": "src/cs_luts.h",
                "cs_layers.h.j2": "src/cs_layers.h", "cs_top.h.j2": "src/cs_top.h",
-               "cs_top.cpp.j2": "src/cs_top.cpp", "tb_main.cpp.j2": "tb/tb_main.cpp",
+               "cs_top.cpp.j2": "src/cs_top.cpp",
+               "tb_network.cpp.j2" if network is not None else "tb_main.cpp.j2": "tb/tb_main.cpp",
                "run_hls.tcl.j2": "run_hls.tcl", "README.md.j2": "README.md"}
     return {dst: env.get_template(src).render(**context) for src, dst in targets.items()}
 
@@ -126,7 +133,9 @@ def emit_hls(model, accel: str | Accelerator = "zcu102", device: str | Device = 
 
     `model` is a timm name, `pkg.module:factory` or an IR Graph; `precision`, `prune_heads`,
     `prune_mlp` take what the command line takes (or parsed objects); `layers` and `tb_layers`
-    are comma-separated globs over op names (`tb_layers="all"` runs every emitted layer).
+    are comma-separated globs over op names (`tb_layers="all"` runs every emitted layer). Without
+    `layers` the whole network is emitted and its testbench runs every layer in one call of the top
+    function on a seeded input, against the integer reference network (codesign/hls/network.py).
     `mapping` names the Schedule whose tiles (m, n and k, loop order) are emitted: "hls" (the
     simulator's mapping of these templates: no fusion, no residency) or "searched".
     """
@@ -150,10 +159,16 @@ def emit_hls(model, accel: str | Accelerator = "zcu102", device: str | Device = 
     if mapping not in ("hls", "searched"):
         raise UserError(f"--mapping {mapping!r} cannot be emitted: use hls or searched")
     sim = simulate(graph, accelerator, layer_dataflows=layer_dataflows, mapping=mapping).result
-    table = build_table(graph, accelerator, board, sim, selected)
+    whole = not globs
+    if whole and tb_layers is not None:
+        raise UserError("--tb-layers picks the layers of a --layers subset; the whole network runs in one testbench")
+    table = build_table(graph, accelerator, board, sim, selected, network=whole)
     rng = np.random.default_rng(seed)
-    cases, blobs = [], {}
-    for entry in _tb_entries(table, tb_layers):
+    cases, blobs, network = [], {}, None
+    if whole:
+        network = reference(table, graph, rng)
+        blobs = network.blobs()
+    for entry in [] if whole else _tb_entries(table, tb_layers):
         case, data = make_case(table, entry, rng)
         cases.append(case)
         blobs.update(data)
@@ -164,15 +179,27 @@ def emit_hls(model, accel: str | Accelerator = "zcu102", device: str | Device = 
               "simulated_cycles": int(sum(c for n, c in zip(sim.names, sim.columns["cycles"]) if n in selected_names)),
               "clock_mhz": accelerator.clock_mhz, "part": board.part}
     project_name = "cs_" + "".join(ch if ch.isalnum() else "_" for ch in graph.model.split(":")[-1])[:40]
-    files: dict = dict(_render(table, cases, design, project_name))
+    files: dict = dict(_render(table, cases, design, project_name, network))
     lib = resources.files("hls_templates") / "lib"
     files.update({f"src/lib/{name}": (lib / name).read_bytes() for name in LIB_FILES})
     files.update({f"tb/data/{name}": data for name, data in blobs.items()})
-    manifest = {"dram_word_bits": table.hw.dram_word_bits, "cases": [c.to_dict() for c in cases],
-                "note": "inputs are packed DRAM words (little-endian); *.expected.i32 is the golden model "
-                        "(the C++ must match it exactly); *.exact.f64 is the exact math on the same inputs "
-                        "for the vector unit, compared in LSBs of the output format"}
+    if whole:
+        manifest = {"dram_word_bits": table.hw.dram_word_bits, "mode": "network",
+                    "layers": [{"layer": e.index, "name": e.op.name, "ident": e.ident, "kind": e.op.kind.value,
+                                "out_word_off": e.regions["o"].word_off, "out_elems": e.regions["o"].elems,
+                                "out_bits": e.regions["o"].bits, "simulated_cycles": e.sim["cycles"]}
+                               for e in table.entries],
+                    "init": [{"word_off": off, "words": words, "file": name} for off, words, name, _ in network.init],
+                    "note": "wgt.bin is the whole weight arena, input_*/tokens_* the activation regions the host "
+                            "writes first, expected_act.bin the activation arena after the last layer as the "
+                            "integer reference computes it (packed DRAM words, little-endian); "
+                            "logits.expected.i32 the final layer's output"}
+    else:
+        manifest = {"dram_word_bits": table.hw.dram_word_bits, "mode": "layers", "cases": [c.to_dict() for c in cases],
+                    "note": "inputs are packed DRAM words (little-endian); *.expected.i32 is the golden model "
+                            "(the C++ must match it exactly); *.exact.f64 is the exact math on the same inputs "
+                            "for the vector unit, compared in LSBs of the output format"}
     files["tb/data/manifest.json"] = json.dumps(manifest, indent=1)
     files["design_point.json"] = json.dumps(design, indent=1)
     writer.write_all(files)
-    return EmitResult(writer.root, list(writer.written), design, table, cases)
+    return EmitResult(writer.root, list(writer.written), design, table, cases, network)
