@@ -196,3 +196,27 @@ def test_the_whole_network_in_one_testbench_is_bit_exact(tmp_path, precision):
         assert out.std() > 0.3, e.op.name
         if e.op.on_pe_array:
             assert np.mean(np.abs(out) >= 2 ** (bits - 1) - 1) < 0.1, e.op.name
+
+
+def test_the_counting_build_counts_each_loop_at_its_requested_ii(tmp_path):
+    """The counting build (-DCS_COUNT_CYCLES_BUILD) of the whole-network testbench reports every
+    layer; a single-tile weight-stationary layer's count is its loops' trip counts: load A (tm x tk)
+    and B (tn x tk) one element a cycle plus tn + 1 parameters, pin R x C weights, stream tm rows,
+    store tm x tn; and the logits stay bit-exact."""
+    from codesign.hls.compile import build, run
+
+    graph = extract("fixture_models:tiny_vit", input_size="3,32,32")
+    result = emit_hls(graph, precision="w8a8", out_dir=str(tmp_path / "p"))
+    tb = run(str(tmp_path / "p"), build(str(tmp_path / "p"), counting=True))
+    assert tb.passed and [c.layer for c in tb.cycles] == list(range(len(graph.ops))), tb.stdout
+    head = tb.cycles[-1]
+    v = result.table.entries[-1].values
+    assert (v["m_tiles"], v["n_tiles"], v["k_tiles"], v["tile_k"]) == (1, 1, 1, 64)
+    rows, cols = result.table.hw.pe_rows, result.table.hw.pe_cols
+    assert head.load == 1 * 64 + 10 * 64 + 10 + 1 and head.compute == rows * cols + 1 and head.store == 10
+    assert head.counted == head.load + head.compute + head.store                # one tile: nothing overlaps
+    assert head.simulated == result.table.entries[-1].sim["cycles"] > 0
+    qkv = next(c for c in tb.cycles if c.ident == "blocks_0_attn_qkv")
+    assert qkv.counted < qkv.load + qkv.compute + qkv.store                  # loads overlap across tiles
+    gelu = next(c for c in tb.cycles if c.ident == "blocks_0_mlp_act")
+    assert gelu.counted == -(-17 * 128 // result.table.hw.vec_lanes) and gelu.compute == 0

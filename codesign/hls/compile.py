@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from codesign.errors import UserError
 
-_CYCLES = re.compile(r"^CYCLES (\S+) layer=(\d+) counted=(\d+) simulated=(\d+)")
+_CYCLES = re.compile(r"^CYCLES (\S+) layer=(\d+) counted=(\d+) simulated=(\d+) load=(\d+) compute=(\d+) store=(\d+)")
 _CASE = re.compile(r"^CASE (\S+) layer=(\d+) elems=(\d+) max_abs_diff=(\d+) mismatches=(\d+) (PASS|FAIL)")
 
 
@@ -44,11 +44,24 @@ class CaseResult:
 
 
 @dataclass
+class LayerCycles:
+    """One layer of a counting build: its counted cycles (tile pipeline overlap included), the
+    simulator's, and the tile stages' sums without overlap (0 for vector-unit layers)."""
+    ident: str
+    layer: int
+    counted: int
+    simulated: int
+    load: int
+    compute: int
+    store: int
+
+
+@dataclass
 class TbRun:
     returncode: int
     stdout: str
     cases: list = field(default_factory=list)
-    cycles: list = field(default_factory=list)     # (ident, layer, counted, simulated) of a counting build
+    cycles: list = field(default_factory=list)     # LayerCycles of a counting build
 
     @property
     def passed(self) -> bool:
@@ -88,7 +101,7 @@ def run(project_dir: str, exe: str | None = None, timeout_s: float = 600) -> TbR
         if match:
             ident, layer, elems, diff, bad, verdict = match.groups()
             cases.append(CaseResult(ident, int(layer), int(elems), int(diff), int(bad), verdict == "PASS"))
-    cycles = [(m.group(1), int(m.group(2)), int(m.group(3)), int(m.group(4)))
+    cycles = [LayerCycles(m.group(1), *map(int, m.groups()[1:]))
               for m in map(_CYCLES.match, done.stdout.splitlines()) if m]
     return TbRun(done.returncode, done.stdout + done.stderr, cases, cycles)
 

@@ -249,7 +249,8 @@ class _Builder:
                 values[key] = regions[role].word_off
         if "b" in regions:
             values["b_src"] = ARENA_CODES[regions["b"].arena]
-        sim = {"cycles": int(self.sim.columns["cycles"][si]), "macs": int(self.sim.columns["macs"][si])}
+        sim = {"cycles": int(self.sim.columns["cycles"][si]), "macs": int(self.sim.columns["macs"][si]),
+               "compute_cycles": int(self.sim.columns["compute_cycles"][si])}
         return LayerEntry(index, op, ident, family, dataflow, array, prec,
                           {f: int(values.get(f, 0)) for f in FIELDS}, regions, sources, sim, views, where,
                           self.links)

@@ -30,6 +30,12 @@ inline long long &cycle_count() {
     return count;
 }
 
+// The tile pipeline's stages summed without overlap (counting build): 0 load, 1 compute, 2 store.
+inline long long *stage_counts() {
+    static long long counts[3] = {0, 0, 0};
+    return counts;
+}
+
 // What a layer does (LayerDesc::kind).
 enum OpCode { OP_GEMM = 0, OP_CONV = 1, OP_SOFTMAX = 2, OP_LAYERNORM = 3, OP_GELU = 4, OP_RELU = 5, OP_ADD = 6,
               OP_COPY = 7 };

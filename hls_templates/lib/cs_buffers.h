@@ -52,6 +52,7 @@ void load_a_tile(const LayerDesc &d, int b, int m0, int tm, int k0, int tk, cons
             put_raw<P::A_BITS, CS_IFMAP_WORD_BITS>(a_tile, i * tk + kk, raw);
         }
     }
+    CS_COUNT_CYCLES(tm * tk);
 }
 
 // Columns n0 .. n0 + tn, rows k0 .. k0 + tk of B, stored column-major (k contiguous per column).
@@ -68,6 +69,7 @@ void load_b_panel(const LayerDesc &d, int b, int n0, int tn, int k0, int tk, con
             put_raw<P::W_BITS, CS_WEIGHT_WORD_BITS>(b_tile, j * tk + kk, raw);
         }
     }
+    CS_COUNT_CYCLES(tn * tk);
 }
 
 // The requantisation parameters of columns n0 .. n0 + tn (read by the load stage, so that only
@@ -83,6 +85,7 @@ void load_params(const LayerDesc &d, int b, int n0, int tn, const dram_word_t *w
         bias[j] = acc_t(get_raw<CS_ACCUM_BITS, CS_DRAM_WORD_BITS>(wgt + d.bias_off, p));
         mult[j] = get_raw<CS_MULT_BITS, CS_DRAM_WORD_BITS>(wgt + d.mult_off, p);
     }
+    CS_COUNT_CYCLES(tn + 1);
 }
 
 // Requantise the accumulators of an output tile and write them to DRAM at O_BITS.
@@ -101,6 +104,7 @@ void store_o_tile(const LayerDesc &d, int b, int m0, int tm, int n0, int tn, con
                                                   d.o_base + b * d.o_bstride + (m0 + i) * d.o_mstride + n0 + j, raw);
         }
     }
+    CS_COUNT_CYCLES(tm * tn);
 }
 
 // Partial sums of an output tile between k tiles, when the k loop runs outside the output tile's
@@ -116,6 +120,7 @@ inline void store_psums(const LayerDesc &d, int b, int m0, int tm, int n0, int t
                                                       get_raw<CS_ACCUM_BITS, CS_OFMAP_WORD_BITS>(o_tile, i * tn + j));
         }
     }
+    CS_COUNT_CYCLES(tm * tn);
 }
 
 inline void load_psums(const LayerDesc &d, int b, int m0, int tm, int n0, int tn, const dram_word_t *act_in,
@@ -129,6 +134,7 @@ inline void load_psums(const LayerDesc &d, int b, int m0, int tm, int n0, int tn
                 get_raw<CS_ACCUM_BITS, CS_DRAM_WORD_BITS>(act_in + d.psum_off, (b * d.m + m0 + i) * d.n + n0 + j));
         }
     }
+    CS_COUNT_CYCLES(tm * tn);
 }
 
 }  // namespace cs

@@ -80,6 +80,28 @@ void gemm_store(const LayerDesc d, int t, const acc_t bias[CS_MAX_TILE_N],
     }
 }
 
+#ifdef CS_COUNT_CYCLES_BUILD
+// The counting build's model of the tile pipeline: with ping-pong A and B buffers the loads of tile
+// t + 1 run beside the compute and store of tile t (which share the output tile), so the layer takes
+// load_0 + sum_t max(load_{t+1}, work_t); with a single buffer everything runs in series.
+struct TilePipeline {
+    bool overlap;
+    long long sum, pending_work;
+    bool started;
+    explicit TilePipeline(bool o) : overlap(o), sum(0), pending_work(0), started(false) {}
+    void step(long long load, long long work) {
+        if (!overlap) {
+            sum += load + work;
+            return;
+        }
+        sum += started ? (load > pending_work ? load : pending_work) : load;
+        pending_work = work;
+        started = true;
+    }
+    long long total() const { return sum + (overlap ? pending_work : 0); }
+};
+#endif
+
 // Loads of tile t + 1, compute of tile t and the write-back of tile t - 1 overlap: the A and B tile
 // buffers are ping-pong channels (two halves of the on-chip buffer) when the design double-buffers
 // them, and one shared buffer (no overlap) when it does not (CS_*_CHANNEL in cs_config.h). The
@@ -90,6 +112,9 @@ template <class P>
 void gemm_tiles(const LayerDesc d, int n_tiles, const dram_word_t *act_in, const dram_word_t *wgt,
                 dram_word_t *act_out) {
     CS_CSIM_STATIC ofmap_word_t o_tile[CS_OFMAP_FILL_WORDS];    // lives across the k tiles
+#ifdef CS_COUNT_CYCLES_BUILD
+    TilePipeline pipeline(CS_IFMAP_DOUBLE_BUFFERED && CS_WEIGHT_DOUBLE_BUFFERED);
+#endif
 #pragma HLS ARRAY_PARTITION variable=o_tile type=cyclic factor=CS_OFMAP_BANKS
     TILES: for (int t = 0; t < n_tiles; t++) {
 #pragma HLS LOOP_TRIPCOUNT min=1 max=CS_MAX_TILES
@@ -104,10 +129,25 @@ CS_WEIGHT_CHANNEL(b_tile)
 #pragma HLS stream variable=o_tile type=shared
 #pragma HLS ARRAY_PARTITION variable=a_tile type=cyclic factor=CS_IFMAP_BANKS
 #pragma HLS ARRAY_PARTITION variable=b_tile type=cyclic factor=CS_WEIGHT_BANKS
+#ifdef CS_COUNT_CYCLES_BUILD
+        const long long before = cycle_count();
+        gemm_load<P>(d, t, act_in, wgt, a_tile, b_tile, bias, mult, shift, o_tile);
+        const long long loaded = cycle_count();
+        gemm_compute<P>(d, t, a_tile, b_tile, o_tile);
+        const long long computed = cycle_count();
+        gemm_store<P>(d, t, bias, mult, shift, o_tile, act_out);
+        stage_counts()[0] += loaded - before;
+        stage_counts()[1] += computed - loaded;
+        stage_counts()[2] += cycle_count() - computed;
+        pipeline.step(loaded - before, cycle_count() - loaded);
+        cycle_count() = before;
+#else
         gemm_load<P>(d, t, act_in, wgt, a_tile, b_tile, bias, mult, shift, o_tile);
         gemm_compute<P>(d, t, a_tile, b_tile, o_tile);
         gemm_store<P>(d, t, bias, mult, shift, o_tile, act_out);
+#endif
     }
+    CS_COUNT_CYCLES(pipeline.total());
 }
 
 template <class P>

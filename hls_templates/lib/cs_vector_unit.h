@@ -34,6 +34,7 @@ inline ap_uint<32> isqrt64(ap_uint<64> v) {
             root >>= 1;
         }
     }
+    CS_COUNT_CYCLES(32);
     return ap_uint<32>(root);
 }
 
@@ -91,6 +92,7 @@ void softmax_layer(const LayerDesc &d, const dram_word_t *act_in, dram_word_t *a
             if (y > top) y = top;
             put_raw<V::BITS, CS_DRAM_WORD_BITS>(act_out + d.o_off, row * d.row_len + i, ap_uint<V::BITS>(y));
         }
+        CS_COUNT_CYCLES(d.row_len + 2 * ceil_div(d.row_len, CS_VEC_LANES));    // LOAD, EXP, NORM
     }
 }
 
@@ -134,6 +136,7 @@ void layernorm_layer(const LayerDesc &d, const dram_word_t *act_in, const dram_w
             const ap_int<64> y = (z * gamma + beta + (ap_int<64>(1) << (y_shift - 1))) >> y_shift;
             put_raw<V::BITS, CS_DRAM_WORD_BITS>(act_out + d.o_off, row * D + i, encode<V::BITS>(saturate<V::BITS>(y)));
         }
+        CS_COUNT_CYCLES(2 * D + ceil_div(D, CS_VEC_LANES));                        // LOAD, VARIANCE, NORMALISE
     }
 }
 
@@ -165,6 +168,7 @@ void gelu_layer(const LayerDesc &d, const dram_word_t *act_in, dram_word_t *act_
         }
         put_raw<V::BITS, CS_DRAM_WORD_BITS>(act_out + d.o_off, i, out);
     }
+    CS_COUNT_CYCLES(ceil_div(d.elems, CS_VEC_LANES));
 }
 
 template <class V>
@@ -176,6 +180,7 @@ void relu_layer(const LayerDesc &d, const dram_word_t *act_in, dram_word_t *act_
         const ap_int<V::BITS> x = ap_int<V::BITS>(get_raw<V::BITS, CS_DRAM_WORD_BITS>(act_in + d.a_off, i));
         put_raw<V::BITS, CS_DRAM_WORD_BITS>(act_out + d.o_off, i, ap_uint<V::BITS>(x > 0 ? x : ap_int<V::BITS>(0)));
     }
+    CS_COUNT_CYCLES(ceil_div(d.elems, CS_VEC_LANES));
 }
 
 // x1 + x2, saturated; x2 is another activation or a parameter tensor (a position embedding),
@@ -197,6 +202,7 @@ void add_layer(const LayerDesc &d, const dram_word_t *act_in, const dram_word_t 
         const ap_int<V::BITS + 1> sum = x1 + x2;
         put_raw<V::BITS, CS_DRAM_WORD_BITS>(act_out + d.o_off, i, encode<V::BITS>(saturate<V::BITS>(sum)));
     }
+    CS_COUNT_CYCLES(ceil_div(d.elems, CS_VEC_LANES));
 }
 
 }  // namespace cs
