@@ -25,7 +25,9 @@ PROJECTS = [
     ("cnn_w1a1_os", "cnn", CNN_LAYERS, "w1a1", "scalesim_default", "zcu104", None),
     ("cnn_w2a4_is", "cnn", CNN_LAYERS, "w2a4", "u250", "u250", "is"),
     ("cnn_w1a8_lut", "cnn", CNN_LAYERS, "w1a8", "zcu102+lut", "zcu102", None),   # binary layers on a LUT array
+    ("cnn_ops_w8a8", "resnet", "maxpool,act1,act2,gate,pool", "w8a8", "zcu102", "zcu102", None),
 ]
+CNN_OP_KINDS = {"pool", "hardswish", "silu", "sigmoid"}
 
 
 def _accelerator(name):
@@ -41,7 +43,8 @@ def _accelerator(name):
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    graphs = {"vit": extract("deit_tiny_patch16_224"), "cnn": extract("fixture_models:tiny_cnn", input_size="3,32,32")}
+    graphs = {"vit": extract("deit_tiny_patch16_224"), "cnn": extract("fixture_models:tiny_cnn", input_size="3,32,32"),
+              "resnet": extract("fixture_models:small_resnet", input_size="3,32,32")}
     root = tmp_path_factory.mktemp("hls")
     dirs = {}
     for name, model, layers, precision, accel, device, dataflow in PROJECTS:
@@ -70,7 +73,8 @@ def test_every_layer_matches_the_golden_model_bit_for_bit(runs, name):
     cases = _cases(project)
     assert [c.ident for c in run.cases] == [c["ident"] for c in cases]
     kinds = {c["kind"] for c in cases}
-    assert kinds == (VIT_KINDS if name.startswith("vit") else {"conv2d", "relu", "linear"})
+    assert kinds == (VIT_KINDS if name.startswith("vit") else CNN_OP_KINDS if name.startswith("cnn_ops")
+                     else {"conv2d", "relu", "linear"})
     for result, case in zip(run.cases, cases):
         assert result.mismatches == 0 and result.max_abs_diff == 0 and result.elems == case["out_elems"]
         got = np.fromfile(os.path.join(project, "build", "tb_out", case["output"]), dtype="<i4")
@@ -83,7 +87,7 @@ def test_every_layer_matches_the_golden_model_bit_for_bit(runs, name):
                 assert expected.std() > 0.3 and np.mean(np.abs(expected) >= 2 ** (case["out_bits"] - 1) - 1) < 0.1
 
 
-@pytest.mark.parametrize("name", ["vit_w8a8", "vit_w4a4", "vit_w1a8"])
+@pytest.mark.parametrize("name", ["vit_w8a8", "vit_w4a4", "vit_w1a8", "cnn_ops_w8a8"])
 def test_vector_unit_within_the_stated_tolerance_of_the_exact_math(runs, name):
     project, _ = runs[name]
     checked = set()
@@ -97,7 +101,7 @@ def test_vector_unit_within_the_stated_tolerance_of_the_exact_math(runs, name):
         err_lsb = np.abs(got * lsb - clipped).max() / lsb
         assert err_lsb <= case["tol_lsb_vs_exact"], (case["name"], err_lsb)
         checked.add(case["kind"])
-    assert checked == {"layer_norm", "softmax", "gelu", "add"}
+    assert checked == (CNN_OP_KINDS if name.startswith("cnn") else {"layer_norm", "softmax", "gelu", "add"})
 
 
 def test_emit_hls_csim_from_the_command_line(tmp_path):
@@ -220,3 +224,25 @@ def test_the_counting_build_counts_each_loop_at_its_requested_ii(tmp_path):
     assert qkv.counted < qkv.load + qkv.compute + qkv.store                  # loads overlap across tiles
     gelu = next(c for c in tb.cycles if c.ident == "blocks_0_mlp_act")
     assert gelu.counted == -(-17 * 128 // result.table.hw.vec_lanes) and gelu.compute == 0
+
+
+@pytest.mark.parametrize("precision", ["w8a8", "w4a4"])
+def test_a_whole_cnn_with_batchnorm_pooling_and_table_activations_is_bit_exact(tmp_path, precision):
+    """The CNN operators of ResNet and MobileNetV3 (fixture_models.SmallResNet): BatchNorm folded
+    into the conv before it (no layer of its own), max pooling with padding, a depthwise conv, a
+    residual add, hardswish, SiLU and sigmoid from tables, global average pooling, flatten, a
+    classifier; emitted whole, one C-simulation, bit-exact. resnet18 itself: `make demo`-sized,
+    in benchmarks/bench_hls_network.py."""
+    graph = extract("fixture_models:small_resnet", input_size="3,32,32")
+    result = emit_hls(graph, precision=precision, out_dir=str(tmp_path / "p"))
+    names = [e.op.name for e in result.table.entries]
+    assert result.design["batchnorm_folded_into"] == {"stem.1": "stem.0", "bn1": "conv1", "bn2": "conv2"}
+    assert not any(op.kind.value == "batch_norm" for op in (e.op for e in result.table.entries))
+    assert len(names) == len(graph.ops) - 3
+    by_name = {e.op.name: e for e in result.table.entries}
+    assert by_name["act1"].sources["a"] == "conv1" and by_name["conv2"].values["batch"] == 32   # depthwise: 32 groups
+    assert by_name["maxpool"].values["kind"] == 7 and by_name["pool"].values["kind"] == 8
+    run = build_and_run(str(tmp_path / "p"))
+    assert run.passed and len(run.cases) == len(names), run.stdout
+    logits = np.fromfile(tmp_path / "p" / "build" / "tb_out" / "logits.out.i32", dtype="<i4")
+    assert np.array_equal(logits, result.network.logits) and len(set(logits.tolist())) > 3

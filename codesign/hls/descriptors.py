@@ -28,7 +28,8 @@ FIELDS = (
     "o_off", "o_base", "o_bstride", "o_mstride", "psum_off", "bias_off", "mult_off", "shift_off", "per_channel",
     "rows", "row_len", "elems", "in2_elems",
 )
-OPCODES = {"gemm": 0, "conv": 1, "softmax": 2, "layer_norm": 3, "gelu": 4, "relu": 5, "add": 6, "copy": 7}
+OPCODES = {"gemm": 0, "conv": 1, "softmax": 2, "layer_norm": 3, "gelu": 4, "relu": 5, "add": 6, "pool_max": 7,
+           "pool_avg": 8, "sigmoid": 9, "silu": 9, "hardswish": 9}
 DATAFLOW_CODES = {"ws": 0, "os": 1, "is": 2}
 ARENA_CODES = {"act": 0, "wgt": 1}
 SHIFT_BITS = 32
@@ -129,7 +130,9 @@ class Variant:
                 "layer_norm": f"cs::layernorm_layer<{name}>(d, act_in, wgt, act_out)",
                 "gelu": f"cs::gelu_layer<{name}>(d, act_in, act_out)",
                 "relu": f"cs::relu_layer<{name}>(d, act_in, act_out)",
-                "add": f"cs::add_layer<{name}>(d, act_in, wgt, act_out)"}[self.family]
+                "add": f"cs::add_layer<{name}>(d, act_in, wgt, act_out)",
+                "pool": f"cs::pool_layer<{name}>(d, act_in, act_out)"}.get(
+            self.family, f"cs::lut_layer<{name}, lut_{self.family}_a{self.prec.a_bits}>(d, act_in, act_out)")
 
 
 @dataclass
@@ -193,8 +196,9 @@ def _gemm_values(op: Op) -> dict:
 
 class _Builder:
     def __init__(self, graph: Graph, accel: Accelerator, hw: HardwarePlan, sim: SimResult, selected: list[Op],
-                 network: bool):
+                 network: bool, folded: dict):
         self.graph, self.accel, self.hw, self.sim = graph, accel, hw, sim
+        self.folded = folded
         self.emitted = {op.name for op in selected}
         self.acts = ActivationMap(Arena("act", hw.dram_word_bits), strict=network)
         self.wgt = Arena("wgt", hw.dram_word_bits)
@@ -202,7 +206,9 @@ class _Builder:
         self.folds = sim.schedule.fold_grid()
 
     def _producers(self, op: Op) -> list[str]:
-        return [p for p in self.graph.dag.predecessors(op.name) if p in self.emitted]
+        """Emitted producers of `op`'s inputs (a folded BatchNorm stands for its conv)."""
+        names = [self.folded.get(p, p) for p in self.graph.dag.predecessors(op.name)]
+        return [p for p in names if p in self.emitted]
 
     def _inputs(self, op: Op, bits: int) -> tuple[list[Region], list, list]:
         used: set = set()
@@ -303,7 +309,7 @@ class _Builder:
     def _vector(self, op: Op, prec: PrecisionClass):
         bits = prec.a_bits
         family = FAMILY[op.kind]
-        v = {"kind": OPCODES[family], "elems": op.out_elems}
+        v = {"kind": OPCODES.get(family, 0), "elems": op.out_elems}
         in_regions, in_sources, in_views = self._inputs(op, bits)
         for seen in in_views:
             if seen is not None and (seen.base or seen.strides):
@@ -320,6 +326,12 @@ class _Builder:
             if family == "add":                          # + a parameter tensor (position embedding)
                 regions["b"], sources["b"] = self.wgt.alloc(op.params, bits), None
                 v["in2_elems"] = op.params
+        if family == "pool":
+            a = op.attrs
+            images, channels, height, width_in = op.inputs[0]
+            v.update(kind=OPCODES[f"pool_{a.mode}"], images=images, in_h=height, in_w=width_in, in_c=channels,
+                     kh=a.kernel[0], kw=a.kernel[1], stride_h=a.stride[0], stride_w=a.stride[1], pad_h=a.padding[0],
+                     pad_w=a.padding[1], out_h=op.output[2], out_w=op.output[3])
         width = op.output[-1]
         if family in ("softmax", "layer_norm"):
             v.update(rows=op.out_elems // width, row_len=width)
@@ -331,11 +343,12 @@ class _Builder:
 
 
 def build_table(graph: Graph, accel: Accelerator, device: Device, sim: SimResult, selected: list[Op],
-                network: bool = False) -> LayerTable:
+                network: bool = False, folded: dict | None = None) -> LayerTable:
     """The descriptor table of `selected` ops (in graph order) on this design point; `network`:
-    the whole model, every input read from its producer through the layout ops (layout.py)."""
+    the whole model, every input read from its producer through the layout ops (layout.py);
+    `folded`: BatchNorm ops folded into their producers (support.fold_batchnorm)."""
     hw = HardwarePlan.from_design(accel, device)
-    builder = _Builder(graph, accel, hw, sim, selected, network)
+    builder = _Builder(graph, accel, hw, sim, selected, network, folded or {})
     idents = unique_identifiers(op.name for op in selected)
     entries = [builder.entry(i, op, idents[op.name]) for i, op in enumerate(selected)]
     variants: dict = {}

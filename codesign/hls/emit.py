@@ -17,7 +17,7 @@ from codesign.errors import UserError
 from codesign.hls import golden
 from codesign.hls.descriptors import FIELDS, LayerTable, build_table
 from codesign.hls.network import NetworkData, reference
-from codesign.hls.support import check_exp_impl, check_supported
+from codesign.hls.support import check_exp_impl, check_supported, fold_batchnorm
 from codesign.hls.tbdata import TbCase, make_case
 from codesign.hls.writer import ProjectWriter
 from codesign.ir import Graph
@@ -104,6 +104,12 @@ def _luts(table: LayerTable) -> dict:
             for b in bits}
 
 
+def _act_luts(table: LayerTable) -> dict:
+    """(function, bits) -> output codes of the table activations the model uses."""
+    used = sorted({(v.family, v.prec.a_bits) for v in table.variants if v.family in golden.LUT_FUNCTIONS})
+    return {key: golden.act_lut(*key) for key in used}
+
+
 def _render(table: LayerTable, cases: list[TbCase], design: dict, project_name: str,
             network: NetworkData | None) -> dict[str, str]:
     import jinja2
@@ -113,7 +119,7 @@ def _render(table: LayerTable, cases: list[TbCase], design: dict, project_name: 
                              trim_blocks=True, lstrip_blocks=False)
     context = {"dp": design, "hw": table.hw, "table": table, "cases": cases, "fields": FIELDS,
                "loop_orders": ORDERS.tolist(),
-               "luts": _luts(table), "project_name": project_name, "network": network is not None,
+               "luts": _luts(table), "act_luts": _act_luts(table), "project_name": project_name, "network": network is not None,
                "init": network.init if network is not None else [],
                "consts": {"mult_bits": golden.MULT_BITS, "ln_z_frac": golden.LN_Z_FRAC,
                           "ln_gamma_frac": golden.LN_GAMMA_FRAC}}
@@ -153,7 +159,7 @@ def emit_hls(model, accel: str | Accelerator = "zcu102", device: str | Device = 
         from codesign.frontend import extract
         graph = extract(model, input_size=input_size, batch=batch)
     graph, spec, prune = _compress(graph, precision, prune_heads, prune_mlp)
-    selected = select_ops(graph, globs)
+    selected, folded = fold_batchnorm(graph, select_ops(graph, globs))
     check_supported(selected)
     check_exp_impl(accelerator, selected)
     if mapping not in ("hls", "searched"):
@@ -162,7 +168,7 @@ def emit_hls(model, accel: str | Accelerator = "zcu102", device: str | Device = 
     whole = not globs
     if whole and tb_layers is not None:
         raise UserError("--tb-layers picks the layers of a --layers subset; the whole network runs in one testbench")
-    table = build_table(graph, accelerator, board, sim, selected, network=whole)
+    table = build_table(graph, accelerator, board, sim, selected, network=whole, folded=folded)
     rng = np.random.default_rng(seed)
     cases, blobs, network = [], {}, None
     if whole:
@@ -176,6 +182,7 @@ def emit_hls(model, accel: str | Accelerator = "zcu102", device: str | Device = 
     design = {"model": graph.model, "input_shape": list(graph.input_shape), "precision": spec, "prune": prune,
               "accelerator": accelerator.to_dict(), "device": board.to_dict(),
               "layers": [op.name for op in selected], "seed": seed, "mapping": mapping,
+              "batchnorm_folded_into": folded,
               "simulated_cycles": int(sum(c for n, c in zip(sim.names, sim.columns["cycles"]) if n in selected_names)),
               "clock_mhz": accelerator.clock_mhz, "part": board.part}
     project_name = "cs_" + "".join(ch if ch.isalnum() else "_" for ch in graph.model.split(":")[-1])[:40]

@@ -122,10 +122,11 @@ def consumer_input(value: np.ndarray, kind: str, producer: Op, consumer: Op, ind
     raise ValueError(f"no layout op {kind!r}")
 
 
-def stored_values(value: np.ndarray, op: Op, where: Stored, tokens=None) -> np.ndarray:
-    """An op's logical output as its region holds it, flattened."""
-    if op.kind == OpKind.CONV2D and value.ndim == 4:
-        flat = value.transpose(0, 2, 3, 1).reshape(-1)                     # NHWC
+def stored_values(value: np.ndarray, nhwc: bool, where: Stored, tokens=None) -> np.ndarray:
+    """An op's logical output as its region holds it, flattened; `nhwc`: a feature map (from a
+    conv or pool, or elementwise after one), which the kernels keep channel-last."""
+    if nhwc and value.ndim == 4:
+        flat = value.transpose(0, 2, 3, 1).reshape(-1)
         if where.tokens:
             flat = np.concatenate([np.asarray(tokens).reshape(-1), flat])
         return flat

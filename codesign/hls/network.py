@@ -96,6 +96,12 @@ def _vector(e: LayerEntry, inputs: list, rng, params: dict):
         return golden.gelu(x, bits).reshape(op.output)
     if family == "relu":
         return golden.relu(x).reshape(op.output)
+    if family in golden.LUT_FUNCTIONS:
+        return golden.lut_apply(x, family, bits).reshape(op.output)
+    if family == "pool":
+        a = op.attrs
+        nhwc = golden.pool(x.transpose(0, 2, 3, 1), a.kernel, a.stride, a.padding, a.mode, op.output[2:])
+        return nhwc.transpose(0, 3, 1, 2)
     if len(inputs) == 2:                                         # add: the larger input is A (cs_vector_unit.h)
         big = 0 if inputs[0].size >= inputs[1].size else 1
         return golden.add(inputs[big], inputs[1 - big], bits).reshape(op.output)
@@ -110,7 +116,7 @@ def reference(table: LayerTable, graph: Graph, rng) -> NetworkData:
     wgt = _Image(table.wgt_words, word)
     expected = _Image(table.act_words, word)
     by_name = {e.op.name: e for e in table.entries}
-    outputs, tokens, init = {}, {}, []
+    outputs, tokens, init, nhwc = {}, {}, [], {}
     for e in table.entries:
         inputs = []
         for index, (src, seen) in enumerate(e.links):
@@ -138,6 +144,9 @@ def reference(table: LayerTable, graph: Graph, rng) -> NetworkData:
             data = pack(tokens[e.op.name], region.bits, word)
             init.append((region.word_off, len(data) // (word // 8), f"tokens_{e.ident}.bin", data))
         outputs[e.op.name] = out
-        expected.put(e.regions["o"], layout.stored_values(out, e.op, where, tokens.get(e.op.name)))
+        first = e.links[0][0] if e.links else None
+        nhwc[e.op.name] = e.op.kind in (OpKind.CONV2D, OpKind.POOL) or (
+            not e.op.on_pe_array and e.family not in ("softmax", "layer_norm") and nhwc.get(first, False))
+        expected.put(e.regions["o"], layout.stored_values(out, nhwc[e.op.name], where, tokens.get(e.op.name)))
     logits = outputs[table.entries[-1].op.name].reshape(-1)
     return NetworkData(bytes(wgt.data), init, bytes(expected.data), logits, outputs)

@@ -6,15 +6,17 @@ import math
 
 from accel_sim.config import Accelerator
 from codesign.errors import UserError
-from codesign.hls.golden import layernorm_fits, max_abs
-from codesign.ir import ConvAttrs, Op, OpKind
+from codesign.hls.golden import MAX_LUT_BITS, layernorm_fits, max_abs
+from codesign.ir import ConvAttrs, Op, OpKind, PoolAttrs
 
 # IR kind -> kernel family (the dispatch family of the generated top function).
 FAMILY = {
     OpKind.CONV2D: "gemm", OpKind.LINEAR: "gemm", OpKind.MATMUL: "gemm", OpKind.ATTN_QK: "gemm",
     OpKind.ATTN_AV: "gemm", OpKind.SOFTMAX: "softmax", OpKind.LAYERNORM: "layer_norm",
-    OpKind.GELU: "gelu", OpKind.RELU: "relu", OpKind.ADD: "add",
+    OpKind.GELU: "gelu", OpKind.RELU: "relu", OpKind.ADD: "add", OpKind.POOL: "pool",
+    OpKind.SIGMOID: "sigmoid", OpKind.SILU: "silu", OpKind.HARDSWISH: "hardswish",
 }
+LUT_FAMILIES = ("sigmoid", "silu", "hardswish")     # activations from a table (golden.act_lut)
 HLS_DATAFLOWS = ("ws", "os", "is")
 MAX_ACCUM_BITS = 48     # bias elements and the golden model's exact float64 sums
 MAX_ROW_LEN = 1 << 16   # softmax row sums of Q1.15 terms stay below 2^32
@@ -26,6 +28,20 @@ def unsupported_message(ops: list[Op]) -> str:
     kinds = ", ".join(sorted(k.value for k in FAMILY))
     return (f"the HLS templates cannot emit {named}{more}: supported op kinds are {kinds}; "
             f"leave them out with --layers GLOB,...")
+
+
+def fold_batchnorm(graph, ops: list[Op]) -> tuple[list[Op], dict[str, str]]:
+    """BatchNorm after a conv or linear among `ops` folds into that producer's per-output-channel
+    requantisation (bias and multiplier): the op leaves the layer list; {BN name: producer name}."""
+    chosen = {op.name for op in ops}
+    folded = {}
+    for op in ops:
+        preds = list(graph.dag.predecessors(op.name))
+        if (op.kind == OpKind.BATCHNORM and len(preds) == 1 and preds[0] in chosen
+                and graph.by_name[preds[0]].kind in (OpKind.CONV2D, OpKind.LINEAR)
+                and len(list(graph.dag.successors(preds[0]))) == 1):
+            folded[op.name] = preds[0]
+    return [op for op in ops if op.name not in folded], folded
 
 
 def check_supported(ops: list[Op]) -> None:
@@ -40,6 +56,10 @@ def check_supported(ops: list[Op]) -> None:
             raise UserError(f"the HLS templates cannot emit {op.name!r}: add of shapes "
                             f"{[list(s) for s in op.inputs]} is not an elementwise add with a trailing "
                             f"broadcast; leave it out with --layers")
+        if op.kind == OpKind.POOL and (not isinstance(op.attrs, PoolAttrs) or len(op.attrs.kernel) != 2
+                                       or len(op.output) != 4):
+            raise UserError(f"the HLS templates cannot emit {op.name!r}: only 2-D pooling of NCHW maps; "
+                            f"leave it out with --layers")
         if op.kind in (OpKind.SOFTMAX, OpKind.LAYERNORM) and op.output[-1] > MAX_ROW_LEN:
             raise UserError(f"the HLS templates cannot emit {op.name!r}: rows of {op.output[-1]} "
                             f"elements exceed {MAX_ROW_LEN}")
@@ -77,6 +97,9 @@ def check_precision(op: Op, accel: Accelerator) -> None:
     if op.a_bits < 2:
         raise UserError(f"precision of {op.name!r} cannot be expressed: the vector unit has no binary "
                         f"({op.a_bits}-bit) activations")
+    if FAMILY.get(op.kind) in LUT_FAMILIES and op.a_bits > MAX_LUT_BITS:
+        raise UserError(f"precision a{op.a_bits} of {op.name!r} cannot be expressed: the vector unit takes "
+                        f"{op.kind.value} from a table of 2^bits entries, up to {MAX_LUT_BITS}-bit activations")
     if op.kind == OpKind.LAYERNORM and not layernorm_fits(op.output[-1], op.a_bits):
         raise UserError(f"precision a{op.a_bits} of {op.name!r} cannot be expressed: the 64-bit variance of "
                         f"{op.output[-1]}-wide rows would overflow; use at most 8-bit activations here")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from codesign.hls import golden
-from codesign.hls.descriptors import LayerEntry, LayerTable
+from codesign.hls.descriptors import OPCODES, LayerEntry, LayerTable
 from codesign.hls.golden import LN_BETA_FRAC, LN_GAMMA_FRAC, MULT_BITS
 from codesign.hls.pack import pack
 from codesign.hls.types import act_frac_bits
@@ -115,6 +115,16 @@ def _vector_case(e: LayerEntry, rng):
     elif family == "relu":
         x = ints(rng, (v["elems"],), bits)
         out, exact = golden.relu(x), np.maximum(x * scale, 0.0)
+    elif family in golden.LUT_FUNCTIONS:
+        x = ints(rng, (v["elems"],), bits)
+        out = golden.lut_apply(x, family, bits)
+        exact = np.array([golden.LUT_FUNCTIONS[family](t) for t in x * scale])
+    elif family == "pool":                                      # NHWC in and out
+        x = ints(rng, (v["images"], v["in_h"], v["in_w"], v["in_c"]), bits)
+        geometry = ((v["kh"], v["kw"]), (v["stride_h"], v["stride_w"]), (v["pad_h"], v["pad_w"]),
+                    "max" if v["kind"] == OPCODES["pool_max"] else "avg", (v["out_h"], v["out_w"]))
+        out = golden.pool(x, *geometry)
+        exact = golden.pool(x, *geometry, rounded=False) * scale
     else:                                                       # add
         x = ints(rng, (v["elems"],), bits)
         x2 = ints(rng, (v["in2_elems"],), bits)

@@ -38,7 +38,7 @@ inline long long *stage_counts() {
 
 // What a layer does (LayerDesc::kind).
 enum OpCode { OP_GEMM = 0, OP_CONV = 1, OP_SOFTMAX = 2, OP_LAYERNORM = 3, OP_GELU = 4, OP_RELU = 5, OP_ADD = 6,
-              OP_COPY = 7 };
+              OP_POOL_MAX = 7, OP_POOL_AVG = 8, OP_LUT = 9 };
 // Which operand the PE array keeps (LayerDesc::dataflow): weight, output or input stationary.
 enum DataflowCode { DF_WS = 0, DF_OS = 1, DF_IS = 2 };
 // Where an operand lives in DRAM (LayerDesc::b_src).
