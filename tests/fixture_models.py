@@ -70,8 +70,9 @@ def tiny_vit():
 
 class SmallResNet(nn.Module):
     """The CNN operators of ResNet and MobileNetV3 in a few layers: conv-BN-ReLU, max pooling with
-    padding, a residual block with a strided 1x1 downsample, a depthwise conv, hardswish, SiLU and
-    a sigmoid gate, global average pooling, a classifier."""
+    padding, a residual block with a strided 1x1 downsample, a depthwise conv, hardswish, SiLU, a
+    squeeze-excite gate (spatial mean, hardsigmoid, per-channel mul), a sigmoid, global average
+    pooling, a classifier."""
 
     def __init__(self):
         super().__init__()
@@ -85,6 +86,10 @@ class SmallResNet(nn.Module):
         self.bn2 = nn.BatchNorm2d(32)
         self.down = nn.Conv2d(16, 32, 1, stride=2, bias=False)
         self.act2 = nn.SiLU()
+        self.se_reduce = nn.Conv2d(32, 8, 1)                                    # squeeze-excite, as MobileNetV3
+        self.se_act = nn.ReLU()
+        self.se_expand = nn.Conv2d(8, 32, 1)
+        self.se_gate = nn.Hardsigmoid()
         self.gate = nn.Sigmoid()
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(32, 10)
@@ -93,6 +98,7 @@ class SmallResNet(nn.Module):
         x = self.maxpool(self.stem(x))
         y = self.bn2(self.conv2(self.act1(self.bn1(self.conv1(x)))))
         z = self.act2(y + self.down(x))
+        z = z * self.se_gate(self.se_expand(self.se_act(self.se_reduce(z.mean((2, 3), keepdim=True)))))
         z = self.gate(z) + z
         return self.fc(self.pool(z).flatten(1))
 

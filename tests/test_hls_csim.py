@@ -25,9 +25,9 @@ PROJECTS = [
     ("cnn_w1a1_os", "cnn", CNN_LAYERS, "w1a1", "scalesim_default", "zcu104", None),
     ("cnn_w2a4_is", "cnn", CNN_LAYERS, "w2a4", "u250", "u250", "is"),
     ("cnn_w1a8_lut", "cnn", CNN_LAYERS, "w1a8", "zcu102+lut", "zcu102", None),   # binary layers on a LUT array
-    ("cnn_ops_w8a8", "resnet", "maxpool,act1,act2,gate,pool", "w8a8", "zcu102", "zcu102", None),
+    ("cnn_ops_w8a8", "resnet", "maxpool,act1,act2,gate,pool,mean,se_gate,mul", "w8a8", "zcu102", "zcu102", None),
 ]
-CNN_OP_KINDS = {"pool", "hardswish", "silu", "sigmoid"}
+CNN_OP_KINDS = {"pool", "hardswish", "silu", "sigmoid", "mean", "hardsigmoid", "mul"}
 
 
 def _accelerator(name):
@@ -230,9 +230,10 @@ def test_the_counting_build_counts_each_loop_at_its_requested_ii(tmp_path):
 def test_a_whole_cnn_with_batchnorm_pooling_and_table_activations_is_bit_exact(tmp_path, precision):
     """The CNN operators of ResNet and MobileNetV3 (fixture_models.SmallResNet): BatchNorm folded
     into the conv before it (no layer of its own), max pooling with padding, a depthwise conv, a
-    residual add, hardswish, SiLU and sigmoid from tables, global average pooling, flatten, a
-    classifier; emitted whole, one C-simulation, bit-exact. resnet18 itself: `make demo`-sized,
-    in benchmarks/bench_hls_network.py."""
+    residual add, hardswish, SiLU, hardsigmoid and sigmoid from tables, a squeeze-excite gate
+    (spatial mean, per-channel mul), global average pooling, flatten, a classifier; emitted whole,
+    one C-simulation, bit-exact. resnet18 and mobilenetv3_small_100 themselves run in
+    benchmarks/bench_hls_network.py (about a minute each)."""
     graph = extract("fixture_models:small_resnet", input_size="3,32,32")
     result = emit_hls(graph, precision=precision, out_dir=str(tmp_path / "p"))
     names = [e.op.name for e in result.table.entries]

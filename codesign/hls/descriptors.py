@@ -14,7 +14,7 @@ from codesign.hls.golden import LN_BETA_BITS, LN_GAMMA_BITS, MULT_BITS
 from codesign.hls.layout import Stored, stored
 from codesign.hls.memmap import ActivationMap, Arena, Region
 from codesign.hls.names import unique_identifiers
-from codesign.hls.support import FAMILY, check_dataflow, check_precision
+from codesign.hls.support import FAMILY, check_dataflow, check_precision, pool_geometry
 from codesign.hls.types import PrecisionClass, act_frac_bits
 from codesign.ir import ConvAttrs, Graph, Op, OpKind
 
@@ -29,7 +29,7 @@ FIELDS = (
     "rows", "row_len", "elems", "in2_elems",
 )
 OPCODES = {"gemm": 0, "conv": 1, "softmax": 2, "layer_norm": 3, "gelu": 4, "relu": 5, "add": 6, "pool_max": 7,
-           "pool_avg": 8, "sigmoid": 9, "silu": 9, "hardswish": 9}
+           "pool_avg": 8, "sigmoid": 9, "silu": 9, "hardswish": 9, "hardsigmoid": 9, "mul": 10}
 DATAFLOW_CODES = {"ws": 0, "os": 1, "is": 2}
 ARENA_CODES = {"act": 0, "wgt": 1}
 SHIFT_BITS = 32
@@ -131,7 +131,8 @@ class Variant:
                 "gelu": f"cs::gelu_layer<{name}>(d, act_in, act_out)",
                 "relu": f"cs::relu_layer<{name}>(d, act_in, act_out)",
                 "add": f"cs::add_layer<{name}>(d, act_in, wgt, act_out)",
-                "pool": f"cs::pool_layer<{name}>(d, act_in, act_out)"}.get(
+                "pool": f"cs::pool_layer<{name}>(d, act_in, act_out)",
+                "mul": f"cs::mul_layer<{name}>(d, act_in, act_out)"}.get(
             self.family, f"cs::lut_layer<{name}, lut_{self.family}_a{self.prec.a_bits}>(d, act_in, act_out)")
 
 
@@ -143,6 +144,7 @@ class LayerTable:
     act_words: int
     wgt_words: int
     maxima: dict
+    cut: dict = field(default_factory=dict)     # op -> (the Schedule's tile_m, the emitted tile_m)
 
     @property
     def precisions(self) -> list[PrecisionClass]:
@@ -199,6 +201,7 @@ class _Builder:
                  network: bool, folded: dict):
         self.graph, self.accel, self.hw, self.sim = graph, accel, hw, sim
         self.folded = folded
+        self.cut: dict[str, tuple[int, int]] = {}      # op -> (the Schedule's tile_m, the emitted one)
         self.emitted = {op.name for op in selected}
         self.acts = ActivationMap(Arena("act", hw.dram_word_bits), strict=network)
         self.wgt = Arena("wgt", hw.dram_word_bits)
@@ -271,6 +274,11 @@ class _Builder:
         si = self.sim_index[op.name]
         tile = self.sim.schedule.tile(si)                        # the simulated tiles
         tile_m, tile_n, tile_k = tile["tile_m"], tile["tile_n"], tile["tile_k"]
+        if tile_m * tile_n > caps[2] and tile_n <= caps[2] and tile_k * tile_n <= caps[1]:
+            # the simulator lets an output tile whose accumulators exceed the ofmap buffer stream its
+            # outputs; the HLS ofmap buffer holds the tile's accumulators, so its m extent is cut to fit
+            self.cut[op.name] = (tile_m, caps[2] // tile_n)
+            tile_m = caps[2] // tile_n
         if not (tile_m * tile_k <= caps[0] and tile_k * tile_n <= caps[1] and tile_m * tile_n <= caps[2]):
             raise UserError(
                 f"layer {op.name!r} (m={g.m}, n={g.n}, K={g.k}): the {self.sim.schedule.mapping} mapping's tile "
@@ -316,7 +324,7 @@ class _Builder:
                 raise UserError(f"the HLS templates cannot emit {op.name!r}: the vector unit reads its input "
                                 f"contiguously, not through the {seen.kind} layout op; emit a subset with --layers")
         regions, sources = {}, {}
-        if family == "add" and len(op.inputs) == 2:
+        if family in ("add", "mul") and len(op.inputs) == 2:
             big = 0 if math.prod(op.inputs[0]) >= math.prod(op.inputs[1]) else 1
             regions["a"], sources["a"] = in_regions[big], in_sources[big]
             regions["b"], sources["b"] = in_regions[1 - big], in_sources[1 - big]
@@ -327,11 +335,11 @@ class _Builder:
                 regions["b"], sources["b"] = self.wgt.alloc(op.params, bits), None
                 v["in2_elems"] = op.params
         if family == "pool":
-            a = op.attrs
+            kernel, stride, padding, mode, out_hw = pool_geometry(op)
             images, channels, height, width_in = op.inputs[0]
-            v.update(kind=OPCODES[f"pool_{a.mode}"], images=images, in_h=height, in_w=width_in, in_c=channels,
-                     kh=a.kernel[0], kw=a.kernel[1], stride_h=a.stride[0], stride_w=a.stride[1], pad_h=a.padding[0],
-                     pad_w=a.padding[1], out_h=op.output[2], out_w=op.output[3])
+            v.update(kind=OPCODES[f"pool_{mode}"], images=images, in_h=height, in_w=width_in, in_c=channels,
+                     kh=kernel[0], kw=kernel[1], stride_h=stride[0], stride_w=stride[1], pad_h=padding[0],
+                     pad_w=padding[1], out_h=out_hw[0], out_w=out_hw[1])
         width = op.output[-1]
         if family in ("softmax", "layer_norm"):
             v.update(rows=op.out_elems // width, row_len=width)
@@ -377,4 +385,5 @@ def build_table(graph: Graph, accel: Accelerator, device: Device, sim: SimResult
         "elems": max([v["elems"] for v in vec], default=1),
     }
     maxima = {key: max(1, value) for key, value in maxima.items()}
-    return LayerTable(hw, entries, list(variants.values()), builder.acts.arena.words, builder.wgt.words, maxima)
+    return LayerTable(hw, entries, list(variants.values()), builder.acts.arena.words, builder.wgt.words, maxima,
+                      builder.cut)

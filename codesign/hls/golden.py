@@ -216,6 +216,16 @@ def relu(x: np.ndarray) -> np.ndarray:
     return np.maximum(np.asarray(x, dtype=np.int64), 0)
 
 
+def mul(x1: np.ndarray, x2: np.ndarray, bits: int) -> np.ndarray:
+    """x1 * x2 (x2 broadcast as in `add`), both Q(bits, act_frac): the product's extra fraction
+    bits dropped with rounding half up, saturated."""
+    frac = act_frac_bits(bits)
+    x1 = np.asarray(x1, dtype=np.int64).reshape(-1)
+    x2 = np.asarray(x2, dtype=np.int64).reshape(-1)
+    prod = x1 * x2[np.arange(len(x1)) % len(x2)]
+    return saturate((prod + (1 << (frac - 1))) >> frac if frac else prod, bits)
+
+
 def add(x1: np.ndarray, x2: np.ndarray, bits: int) -> np.ndarray:
     x1 = np.asarray(x1, dtype=np.int64).reshape(-1)
     x2 = np.asarray(x2, dtype=np.int64).reshape(-1)
@@ -259,7 +269,7 @@ def tolerance_lsb(kind: str, bits: int, row_len: int = 1) -> float:
         return 0.5 + dp * 2.0 ** (bits - 1)
     if kind == "layer_norm":
         return 1.0
-    if kind in LUT_FUNCTIONS or kind == "pool":
+    if kind in LUT_FUNCTIONS or kind in ("pool", "mean", "mul"):
         return 0.5                      # the function rounded once (a table entry, or the window mean)
     if kind == "gelu":
         t = phi_table(bits)
@@ -295,6 +305,7 @@ LUT_FUNCTIONS = {      # the activations the vector unit takes from a table inde
     "sigmoid": lambda t: 1.0 / (1.0 + math.exp(-t)),
     "silu": lambda t: t / (1.0 + math.exp(-t)),
     "hardswish": lambda t: t * min(max(t + 3.0, 0.0), 6.0) / 6.0,     # torch.nn.Hardswish
+    "hardsigmoid": lambda t: min(max(t + 3.0, 0.0), 6.0) / 6.0,       # torch.nn.Hardsigmoid
 }
 MAX_LUT_BITS = 8        # a table of 2^bits output codes: 256 entries at most
 

@@ -10,6 +10,7 @@ from codesign.hls import golden, layout
 from codesign.hls.descriptors import LayerEntry, LayerTable
 from codesign.hls.golden import LN_BETA_FRAC, LN_GAMMA_FRAC
 from codesign.hls.pack import pack
+from codesign.hls.support import pool_geometry
 from codesign.hls.tbdata import ints, requant_params
 from codesign.ir import ConvAttrs, Graph, OpKind
 
@@ -81,6 +82,18 @@ def _gemm(e: LayerEntry, inputs: list, rng, accum_bits: int, params: dict):
     return out.reshape(op.output)
 
 
+def _as_stored(x: np.ndarray) -> np.ndarray:
+    """An elementwise operand in the order the kernels index it: a 4-D map channel-last."""
+    return x.transpose(0, 2, 3, 1).reshape(-1) if x.ndim == 4 else x.reshape(-1)
+
+
+def _from_stored(flat: np.ndarray, shape) -> np.ndarray:
+    if len(shape) == 4:
+        n, c, h, w = shape
+        return flat.reshape(n, h, w, c).transpose(0, 3, 1, 2)
+    return flat.reshape(shape)
+
+
 def _vector(e: LayerEntry, inputs: list, rng, params: dict):
     op, v, bits, family = e.op, e.values, e.prec.a_bits, e.family
     x = inputs[0]
@@ -99,12 +112,14 @@ def _vector(e: LayerEntry, inputs: list, rng, params: dict):
     if family in golden.LUT_FUNCTIONS:
         return golden.lut_apply(x, family, bits).reshape(op.output)
     if family == "pool":
-        a = op.attrs
-        nhwc = golden.pool(x.transpose(0, 2, 3, 1), a.kernel, a.stride, a.padding, a.mode, op.output[2:])
-        return nhwc.transpose(0, 3, 1, 2)
-    if len(inputs) == 2:                                         # add: the larger input is A (cs_vector_unit.h)
+        kernel, stride, padding, mode, out_hw = pool_geometry(op)
+        nhwc = golden.pool(x.transpose(0, 2, 3, 1), kernel, stride, padding, mode, out_hw)
+        return nhwc.transpose(0, 3, 1, 2).reshape(op.output)
+    if len(inputs) == 2:                                         # add, mul: the larger input is A (cs_vector_unit.h)
         big = 0 if inputs[0].size >= inputs[1].size else 1
-        return golden.add(inputs[big], inputs[1 - big], bits).reshape(op.output)
+        pair = [_as_stored(inputs[big]), _as_stored(inputs[1 - big])]
+        out = golden.mul(*pair, bits) if family == "mul" else golden.add(*pair, bits)
+        return _from_stored(out, op.output)
     x2 = ints(rng, (op.params,), bits, spread=PARAM_SPREAD)      # + a parameter tensor (position embedding)
     params["b"] = x2
     return golden.add(x, x2, bits).reshape(op.output)
@@ -145,7 +160,7 @@ def reference(table: LayerTable, graph: Graph, rng) -> NetworkData:
             init.append((region.word_off, len(data) // (word // 8), f"tokens_{e.ident}.bin", data))
         outputs[e.op.name] = out
         first = e.links[0][0] if e.links else None
-        nhwc[e.op.name] = e.op.kind in (OpKind.CONV2D, OpKind.POOL) or (
+        nhwc[e.op.name] = e.op.kind in (OpKind.CONV2D, OpKind.POOL, OpKind.MEAN) or (
             not e.op.on_pe_array and e.family not in ("softmax", "layer_norm") and nhwc.get(first, False))
         expected.put(e.regions["o"], layout.stored_values(out, nhwc[e.op.name], where, tokens.get(e.op.name)))
     logits = outputs[table.entries[-1].op.name].reshape(-1)

@@ -125,11 +125,14 @@ def _vector_case(e: LayerEntry, rng):
                     "max" if v["kind"] == OPCODES["pool_max"] else "avg", (v["out_h"], v["out_w"]))
         out = golden.pool(x, *geometry)
         exact = golden.pool(x, *geometry, rounded=False) * scale
-    else:                                                       # add
+    else:                                                       # add, mul
         x = ints(rng, (v["elems"],), bits)
         x2 = ints(rng, (v["in2_elems"],), bits)
-        out = golden.add(x, x2, bits)
-        exact = (x + x2[np.arange(len(x)) % len(x2)]) * scale
+        broadcast = x2[np.arange(len(x)) % len(x2)]
+        if family == "mul":
+            out, exact = golden.mul(x, x2, bits), x * broadcast * scale * scale
+        else:
+            out, exact = golden.add(x, x2, bits), (x + broadcast) * scale
         files["b"] = x2
     files["a"] = x
     return files, out.reshape(-1), exact.reshape(-1)

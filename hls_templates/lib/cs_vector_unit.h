@@ -206,6 +206,23 @@ void add_layer(const LayerDesc &d, const dram_word_t *act_in, const dram_word_t 
     CS_COUNT_CYCLES(ceil_div(d.elems, CS_VEC_LANES));
 }
 
+// x1 * x2 (x2 broadcast as in add_layer: a per-channel gate of an NHWC map), the product's extra
+// fraction bits dropped with rounding half up, saturated.
+template <class V>
+void mul_layer(const LayerDesc &d, const dram_word_t *act_in, dram_word_t *act_out) {
+    MUL: for (int i = 0; i < d.elems; ++i) {
+#pragma HLS LOOP_TRIPCOUNT min=1 max=CS_MAX_ELEMS
+#pragma HLS PIPELINE II=1
+#pragma HLS UNROLL factor=CS_VEC_LANES
+        const ap_int<2 * V::BITS> x1 = ap_int<V::BITS>(get_raw<V::BITS, CS_DRAM_WORD_BITS>(act_in + d.a_off, i));
+        const ap_int<2 * V::BITS> x2 = ap_int<V::BITS>(get_raw<V::BITS, CS_DRAM_WORD_BITS>(act_in + d.b_off, i % d.in2_elems));
+        ap_int<2 * V::BITS + 1> prod = x1 * x2;
+        if (V::FRAC > 0) prod = (prod + (ap_int<2 * V::BITS + 1>(1) << (V::FRAC - 1))) >> V::FRAC;
+        put_raw<V::BITS, CS_DRAM_WORD_BITS>(act_out + d.o_off, i, encode<V::BITS>(saturate<V::BITS>(prod)));
+    }
+    CS_COUNT_CYCLES(ceil_div(d.elems, CS_VEC_LANES));
+}
+
 // Max or average pooling over NHWC maps (global average pooling is a window of the whole map).
 // Max: padding never wins; average: the window's sum over kh * kw (padding counts as 0, torch's
 // count_include_pad), rounded half up: floor((2 sum + count) / (2 count)).
