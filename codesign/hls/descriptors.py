@@ -274,11 +274,13 @@ class _Builder:
         si = self.sim_index[op.name]
         tile = self.sim.schedule.tile(si)                        # the simulated tiles
         tile_m, tile_n, tile_k = tile["tile_m"], tile["tile_n"], tile["tile_k"]
-        if tile_m * tile_n > caps[2] and tile_n <= caps[2] and tile_k * tile_n <= caps[1]:
-            # the simulator lets an output tile whose accumulators exceed the ofmap buffer stream its
-            # outputs; the HLS ofmap buffer holds the tile's accumulators, so its m extent is cut to fit
-            self.cut[op.name] = (tile_m, caps[2] // tile_n)
-            tile_m = caps[2] // tile_n
+        fit_m = min(caps[0] // tile_k, caps[2] // tile_n)
+        if tile_m > fit_m >= 1 and tile_k * tile_n <= caps[1]:
+            # The HLS ifmap buffer holds a conv's A tile im2col'd (kh x kw times the input strip the
+            # simulator counts) and the ofmap buffer the tile's accumulators (the simulator lets an
+            # output tile that does not fit stream its outputs): the m extent is cut to fit both.
+            self.cut[op.name] = (tile_m, fit_m)
+            tile_m = fit_m
         if not (tile_m * tile_k <= caps[0] and tile_k * tile_n <= caps[1] and tile_m * tile_n <= caps[2]):
             raise UserError(
                 f"layer {op.name!r} (m={g.m}, n={g.n}, K={g.k}): the {self.sim.schedule.mapping} mapping's tile "

@@ -183,7 +183,7 @@ def emit_hls(model, accel: str | Accelerator = "zcu102", device: str | Device = 
               "accelerator": accelerator.to_dict(), "device": board.to_dict(),
               "layers": [op.name for op in selected], "seed": seed, "mapping": mapping,
               "batchnorm_folded_into": folded,
-              "tile_m_cut_to_fit_ofmap": {name: {"schedule": a, "emitted": b} for name, (a, b) in table.cut.items()},
+              "tile_m_cut_to_fit": {name: {"schedule": a, "emitted": b} for name, (a, b) in table.cut.items()},
               "simulated_cycles": int(sum(c for n, c in zip(sim.names, sim.columns["cycles"]) if n in selected_names)),
               "clock_mhz": accelerator.clock_mhz, "part": board.part}
     project_name = "cs_" + "".join(ch if ch.isalnum() else "_" for ch in graph.model.split(":")[-1])[:40]
