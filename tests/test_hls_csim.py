@@ -247,3 +247,20 @@ def test_a_whole_cnn_with_batchnorm_pooling_and_table_activations_is_bit_exact(t
     assert run.passed and len(run.cases) == len(names), run.stdout
     logits = np.fromfile(tmp_path / "p" / "build" / "tb_out" / "logits.out.i32", dtype="<i4")
     assert np.array_equal(logits, result.network.logits) and len(set(logits.tolist())) > 3
+
+
+def test_emit_hls_csim_of_a_whole_network_from_the_command_line(tmp_path):
+    """`codesign emit-hls MODEL --csim` without --layers: the whole network (BatchNorm folded,
+    average pooling, flatten) in one C-simulation, every layer bit-exact."""
+    import json
+
+    from test_cli import codesign
+
+    r = codesign("emit-hls", "fixture_models:tiny_cnn", "--input-size", "3,32,32", "--precision", "w8a8",
+                 "-o", str(tmp_path / "p"), "--csim", "--json", timeout=300)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["testbench"] == "network" and out["layers"] == ["conv", "act", "dw", "pw", "pool", "fc"]
+    assert out["design"]["batchnorm_folded_into"] == {"bn": "conv"}
+    assert out["csim"]["passed"] and [c["ident"] for c in out["csim"]["cases"]] == out["layers"]
+    assert all(c["mismatches"] == 0 for c in out["csim"]["cases"])
