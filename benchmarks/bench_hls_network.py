@@ -24,7 +24,8 @@ def _ratio(a: int, b: int) -> str:
 def cycles_table(result, cycles) -> str:
     """Per layer of block 0 (and the layers outside blocks), then totals by op kind and overall."""
     entries = {e.index: e for e in result.table.entries}
-    lines = ["| layer | kind | tiles (m x n x k) | counted | simulated | counted / simulated | counted load / compute / store (no overlap) | simulated compute |",
+    lines = ["| layer | kind | tiles (m x n x k) | counted | simulated | counted / simulated "
+             "| counted load / compute / store (no overlap) | simulated compute |",
              "|---|---|---|---:|---:|---:|---|---:|"]
     for c in cycles:
         e = entries[c.layer]

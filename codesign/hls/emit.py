@@ -119,7 +119,8 @@ def _render(table: LayerTable, cases: list[TbCase], design: dict, project_name: 
                              trim_blocks=True, lstrip_blocks=False)
     context = {"dp": design, "hw": table.hw, "table": table, "cases": cases, "fields": FIELDS,
                "loop_orders": ORDERS.tolist(),
-               "luts": _luts(table), "act_luts": _act_luts(table), "project_name": project_name, "network": network is not None,
+               "luts": _luts(table), "act_luts": _act_luts(table), "project_name": project_name,
+               "network": network is not None,
                "init": network.init if network is not None else [],
                "consts": {"mult_bits": golden.MULT_BITS, "ln_z_frac": golden.LN_Z_FRAC,
                           "ln_gamma_frac": golden.LN_GAMMA_FRAC}}
@@ -172,7 +173,7 @@ def emit_hls(model, accel: str | Accelerator = "zcu102", device: str | Device = 
     rng = np.random.default_rng(seed)
     cases, blobs, network = [], {}, None
     if whole:
-        network = reference(table, graph, rng)
+        network = reference(table, rng)
         blobs = network.blobs()
     for entry in [] if whole else _tb_entries(table, tb_layers):
         case, data = make_case(table, entry, rng)

@@ -1,5 +1,5 @@
 """The numpy integer reference of every HLS kernel, bit for bit (the testbench's golden model).
-GEMM/conv with requantisation, XNOR-popcount binary GEMM, LUT-exp softmax, LayerNorm, GELU, add, pooling, LUT activations."""
+GEMM/conv, XNOR-popcount GEMM, LUT-exp softmax, LayerNorm, GELU, add, mul, pooling, table activations."""
 from __future__ import annotations
 
 import math

@@ -71,7 +71,8 @@ class ActivationMap:
         if self.strict and any(n in self.outputs for n in producers):
             from codesign.errors import UserError
 
-            have = [(n, list(self.outputs[n][1].shape), self.outputs[n][2].bits) for n in producers if n in self.outputs]
+            have = [(n, list(self.outputs[n][1].shape), self.outputs[n][2].bits)
+                    for n in producers if n in self.outputs]
             raise UserError(f"the HLS templates cannot connect input {index} of {consumer.name!r} "
                             f"(shape {list(shape)}, {bits}-bit) to its producers {have}: no layout op or width "
                             f"conversion of the emitted design reads it; emit a subset with --layers")
