@@ -7,12 +7,12 @@ import importlib
 _API = {
     "Accelerator": "config", "Buffer": "config", "Buffers": "config", "Dram": "config",
     "LutArray": "config", "PEArray": "config", "RegisterFile": "config", "VectorCycles": "config",
-    "VectorUnit": "config", "accelerator_from_dict": "config", "list_presets": "config",
-    "load_accelerator": "config", "parse_dataflow": "config",
+    "VectorUnit": "config", "accelerator_from_dict": "config", "list_presets": "loading",
+    "load_accelerator": "loading", "parse_dataflow": "config",
     "Device": "devices", "get_device": "devices", "list_devices": "devices",
-    "EnergyTable": "energy", "simulate": "engine", "UserError": "errors",
+    "EnergyTable": "energy", "simulate_workload": "engine", "UserError": "errors",
     "ResourceEstimate": "resources", "estimate_resources": "resources",
-    "Cost": "results", "SimResult": "results",
+    "Cost": "sim_result", "SimResult": "sim_result",
     "read_scalesim_cfg": "scalesim_io", "read_topology": "scalesim_io", "read_topology_layers": "scalesim_io",
     "VECTOR_FAMILIES": "workload", "Layer": "workload", "LayerKind": "workload", "Workload": "workload",
 }

@@ -503,6 +503,48 @@ def candidate_costs(layer, hw, tm_list, tn_list, tk_list, scratch, picks, costs)
 
 
 @njit
+def _no_worse(a, b):
+    """True when cost `a` is no worse than `b` on every figure a ranking reads, for any DRAM
+    speed, latency and launch cost: cycles grow with each of them at a fixed step count."""
+    return (a.steps == b.steps and a.dram_a <= b.dram_a and a.dram_b <= b.dram_b
+            and a.dram_o_write <= b.dram_o_write and a.dram_o_read <= b.dram_o_read
+            and a.busy <= b.busy and a.compute <= b.compute and a.energy_pj <= b.energy_pj)
+
+
+@njit
+def undominated(costs, count, keep):
+    """Mark in `keep` the candidates no earlier candidate is no worse than; returns how many.
+    `choose` never picks a dropped one (an earlier one ranks at least as well and wins ties), so
+    dropping them changes no result. Only candidates of equal step count can dominate each other:
+    each such group is scanned in index order against its kept members (dominance is transitive)."""
+    steps = np.empty(count)
+    for j in range(count):
+        steps[j] = costs[j].steps
+    by_steps = np.argsort(steps, kind="mergesort")      # stable: index order within a group
+    kept = np.empty(count, dtype=np.int64)
+    total = 0
+    start = 0
+    while start < count:
+        end = start
+        while end < count and steps[by_steps[end]] == steps[by_steps[start]]:
+            end += 1
+        n = 0
+        for p in range(start, end):
+            j = by_steps[p]
+            keep[j] = True
+            for q in range(n):
+                if _no_worse(costs[kept[q]], costs[j]):
+                    keep[j] = False
+                    break
+            if keep[j]:
+                kept[n] = j
+                n += 1
+        total += n
+        start = end
+    return total
+
+
+@njit
 def choose(layer, hw, costs, count, objective, fixed_energy):
     """Index of the best of the first `count` candidate costs on `hw`: the best primary figure,
     then the best secondary among those within NEAR_TIE of it (-1 if there is none)."""
@@ -520,3 +562,13 @@ def choose(layer, hw, costs, count, objective, fixed_energy):
         if primary[i] <= floor * (1.0 + band) and (chosen < 0 or secondary[i] < secondary[chosen]):
             chosen = i
     return chosen
+
+
+@njit
+def choose_all(layers, hw, costs, offsets, objective, fixed_energy, chosen):
+    """For each layer u, the index into `costs` of its best candidate among costs[offsets[u]:
+    offsets[u + 1]] (see `choose`), or -1 when it has none."""
+    for u in range(len(layers)):
+        lo, hi = offsets[u], offsets[u + 1]
+        pick = choose(layers[u], hw, costs[lo:hi], hi - lo, objective, fixed_energy[u])
+        chosen[u] = lo + pick if pick >= 0 else -1

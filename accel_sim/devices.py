@@ -17,10 +17,12 @@
 # platform shell (static region) takes part of the device; the figures below are the whole device.
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import asdict, dataclass
 
 from accel_sim.errors import UserError
+from accel_sim.inputs.numbers import check_int, check_number
 from accel_sim.packing import DSP_MULTIPLIER_BITS
 
 
@@ -49,15 +51,11 @@ class Device:
             raise UserError(f"device {self.name}: dsp_type must be one of "
                             f"{', '.join(DSP_MULTIPLIER_BITS)}; got {self.dsp_type!r}")
         for field in ("dsp", "bram18k", "uram", "lut", "ff"):
-            value = getattr(self, field)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise UserError(f"device {self.name}: {field} must be a whole number >= 0, got {value!r}")
+            check_int(getattr(self, field), f"device {self.name}: {field}")
         if self.dsp + self.lut == 0 or self.bram18k + self.uram == 0:
             raise UserError(f"device {self.name}: a device needs DSPs or LUTs, and BRAM or URAM")
         for field in ("ddr_bandwidth_gbps", "hbm_bandwidth_gbps"):
-            value = getattr(self, field)
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or not value >= 0:
-                raise UserError(f"device {self.name}: {field} must be a number >= 0, got {value!r}")
+            check_number(getattr(self, field), f"device {self.name}: {field}")
 
     def available(self) -> dict[str, int]:
         """Resource name -> count, in the order resources are checked."""
@@ -100,6 +98,7 @@ def _norm(text: str) -> str:
     return re.sub(r"[^a-z0-9]", "", text.lower())
 
 
+@functools.lru_cache(maxsize=1)
 def _index() -> dict[str, Device]:
     out = {}
     for dev in DEVICES:

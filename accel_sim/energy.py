@@ -44,6 +44,11 @@ FPGA_SOFT_LOGIC_POWER_X = 14.0
 # A MAC built from LUTs (the lut_array) against the same MAC in a hard DSP block: 14 / 7 = 2x.
 LUT_MAC_ENERGY_X = FPGA_SOFT_LOGIC_POWER_X / FPGA_HARD_BLOCK_POWER_X
 
+# Register / scratchpad accesses per MAC, by dataflow code (ws, os, is, rs): a systolic PE touches
+# two operand registers and one accumulator (assumption: pipeline registers, no scratchpad); an
+# Eyeriss PE reads ifmap, filter and psum and writes the psum in its scratchpads (Chen et al. ISCA 2016).
+RF_ACCESSES_PER_MAC = np.array([3.0, 3.0, 3.0, 4.0])
+
 
 @dataclass(frozen=True)
 class EnergyTable:

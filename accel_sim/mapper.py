@@ -10,8 +10,9 @@ search, BatchNorm folding, vector-op fusion and on-chip residency decided for th
 #   elementwise ops (and softmax / LayerNorm when the producer's output tile can hold whole rows)
 #   are fused into the producer's output path when the vector unit sits there; an activation
 #   stays on chip for the next layer when it fits the input buffer; weights stay on chip across
-#   inferences when the accelerator says so and all of them fit. Results are memoised by layer
-#   and hardware, so a repeated shape or a repeated simulation costs a dictionary look-up.
+#   inferences when the accelerator says so and all of them fit. A plan (layer records, context
+#   and every distinct layer's candidates costed) is memoised by workload and hardware without its
+#   DRAM speed, clock and launch cost; each point of a sweep over those only re-ranks candidates.
 # - "scalesim": SCALE-Sim's mapping, for regression against it: the temporal dimension untiled,
 #   spatial tiles of one array edge (one fold per tile), the fold order that moves the fewest DRAM
 #   bytes, no fusion, no residency, folds back to back with full fill and drain. Its compute cycles
@@ -22,6 +23,8 @@ search, BatchNorm folding, vector-op fusion and on-chip residency decided for th
 from __future__ import annotations
 
 import functools
+from collections import OrderedDict
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -29,18 +32,16 @@ import dataflows
 from accel_sim import cost_model as cm
 from accel_sim.config import Accelerator, parse_dataflow
 from accel_sim.errors import UserError
-from accel_sim.schedule import Schedule
+from accel_sim.schedule import Schedule, unique_rows
 from accel_sim.numba_config import njit
 from accel_sim.packing import MAX_BITS
-from accel_sim.workload import VECTOR_FAMILIES, Workload
+from accel_sim.workload import VectorFamily, Workload
 from dataflows import Dataflow
 
 MAPPINGS = ("searched", "scalesim", "hls")
 DATAFLOW_NAMES = np.array([Dataflow.from_code(c).value for c in range(len(Dataflow))] + ["vector"])  # -1: vector
 CANDIDATES_PER_DIM = 4       # balanced splits q = 1..CANDIDATES_PER_DIM plus powers of two
 MIN_STREAM_TILE = 16         # the smallest temporal tile tried: below it fill and preload dominate
-_MEMO: dict = {}
-_MEMO_LIMIT = 200_000
 _TABLES: dict = {}           # candidate tilings costed without the time-only hardware fields
 _TABLE_LIMIT = 20_000
 
@@ -89,7 +90,7 @@ def _dataflow_codes(workload: Workload, accel: Accelerator, override, per_layer)
     if per_layer is not None:
         per_layer = list(per_layer)
         if len(per_layer) != len(workload):
-            raise UserError(f"layer_dataflows has {len(per_layer)} entries for {len(workload)} layers")
+            raise UserError(f"dataflow_per_layer has {len(per_layer)} entries for {len(workload)} layers")
         for i, df in enumerate(per_layer):
             if df is not None:
                 codes[i] = parse_dataflow(df, f"dataflow of layer {workload.names[i]!r}").code
@@ -224,8 +225,9 @@ def _decide_context(workload: Workload, rec: np.ndarray, accel: Accelerator, hw:
 
 # Per vector family code: 1 elementwise (fuses anywhere on the output path), 2 row-wise (fuses
 # when the producer's output tile holds whole rows), 0 not fused.
-FAMILY_KIND = np.array([2 if f in ("exp_softmax", "layernorm") else 1 if f in ("gelu", "activation", "eltwise")
-                        else 0 for f in VECTOR_FAMILIES], dtype=np.int64)
+_ROW_WISE = (VectorFamily.EXP_SOFTMAX, VectorFamily.LAYERNORM)
+_ELEMENTWISE = (VectorFamily.GELU, VectorFamily.ACTIVATION, VectorFamily.ELTWISE)
+FAMILY_KIND = np.array([2 if f in _ROW_WISE else 1 if f in _ELEMENTWISE else 0 for f in VectorFamily], dtype=np.int64)
 
 
 @njit
@@ -367,29 +369,6 @@ def _scalesim_tiling(r) -> tuple[int, int, int]:
 _TIME_ONLY = ("dram_bytes_per_cycle", "dram_latency_cycles", "launch_cycles")
 
 
-def search_layer(r, hw: np.ndarray, objective: int, fixed_energy: float, mapping: str) -> np.ndarray:
-    """The best TILING record for one layer record, memoised by (layer, hardware, objective)."""
-    key = (r.tobytes(), hw.tobytes(), objective, mapping, round(fixed_energy, 6))
-    hit = _MEMO.get(key)
-    if hit is not None:
-        return hit
-    layer = np.array([r], dtype=cm.LAYER_DTYPE)
-    if mapping == "scalesim":       # SCALE-Sim's tiles; of their fold orders the one moving fewest bytes
-        objective = cm.OBJ_DRAM
-    picks, costs, count = _candidates_costed(layer, hw, mapping)
-    chosen = cm.choose(layer[0], hw[0], costs, count, objective, fixed_energy)
-    if chosen < 0:                    # whole rows cannot fit: fall back to no constraint
-        layer[0]["full_rows"] = False
-        picks, costs, count = _candidates_costed(layer, hw, mapping)
-        chosen = cm.choose(layer[0], hw[0], costs, count, objective, fixed_energy)
-    best = np.zeros(1, dtype=cm.TILING_DTYPE)
-    best[0] = tuple(picks[chosen])
-    if len(_MEMO) > _MEMO_LIMIT:
-        _MEMO.clear()
-    _MEMO[key] = best
-    return best
-
-
 def _candidates_costed(layer: np.ndarray, hw: np.ndarray, mapping: str):
     """Every candidate tiling of `layer` with its traffic and compute, memoised by the layer and
     the hardware without the time-only fields."""
@@ -411,22 +390,17 @@ def _candidates_costed(layer: np.ndarray, hw: np.ndarray, mapping: str):
     picks = np.empty((size, 4), dtype=np.int64)
     costs = np.zeros(size, dtype=cm.COST_DTYPE)
     count = cm.candidate_costs(r, hw[0], tm, tn, tk, np.zeros(1, dtype=cm.TILING_DTYPE), picks, costs)
+    keep = np.empty(count, dtype=np.bool_)
+    count = cm.undominated(costs, count, keep)
     if len(_TABLES) > _TABLE_LIMIT:
         _TABLES.clear()
-    _TABLES[key] = (picks[:count], costs[:count], count)
+    _TABLES[key] = (picks[:len(keep)][keep], costs[:len(keep)][keep], count)
     return _TABLES[key]
 
 
-def unique_rows(records: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Index of the first of each distinct record and, per record, which distinct one it is."""
-    raw = np.ascontiguousarray(records).view(np.dtype((np.void, records.dtype.itemsize)))
-    _, first, inverse = np.unique(raw, return_index=True, return_inverse=True)
-    return first, inverse.reshape(-1)
-
-
 def clear_memo() -> None:
-    """Forget every memoised tiling (benchmarks use it to time a cold search)."""
-    _MEMO.clear()
+    """Forget every memoised plan and candidate table (benchmarks use it to time a cold search)."""
+    _PLANS.clear()
     _TABLES.clear()
 
 
@@ -437,30 +411,130 @@ def _fixed_energy(rec: np.ndarray, accel: Accelerator) -> np.ndarray:
     return macs * (e.mac_energy_pj(rec["b_bits"], rec["a_bits"], ob) + 3.0 * e.rf_access_pj * rec["a_bits"] / ob)
 
 
-def map_workload(workload: Workload, accel: Accelerator, *, dataflow=None, layer_dataflows=None,
-                 mapping: str = "searched", objective: str = "latency") -> Schedule:
-    """The Schedule of `workload` on `accel` under a named mapping and objective."""
-    mapping = parse_mapping(mapping)
-    obj = parse_objective(objective)
-    codes = _dataflow_codes(workload, accel, dataflow, layer_dataflows)
+# --- plans: what a (workload, hardware) fixes before the DRAM speed, latency and launch cost ------
+@dataclass(frozen=True, eq=False)
+class _Plan:
+    """Layer records with their residency context, the distinct layers, and every distinct PE
+    layer's candidate tilings costed (traffic and compute): all that a sweep over DRAM speed,
+    clock or launch cost shares, so each of its points only ranks candidates and costs layers."""
+    workload: Workload
+    codes: np.ndarray
+    rec: np.ndarray             # LAYER_DTYPE, read-only
+    pes: np.ndarray
+    fused_into: np.ndarray
+    folded: np.ndarray
+    dataflows: tuple[str, ...]
+    arrays: tuple[str, ...]
+    groups: tuple[np.ndarray, np.ndarray]   # first layer of each distinct record; record -> distinct
+    searched: np.ndarray        # distinct records that run on an array (indices into groups[0])
+    search_rec: np.ndarray      # their records as ranked (whole-row constraint dropped if nothing meets it)
+    fixed: np.ndarray           # their MAC and register energy (ranks EDP)
+    picks: np.ndarray           # candidate tilings of all of them, concatenated: (tm, tn, tk, order)
+    costs: np.ndarray           # COST_DTYPE, one per candidate (cycles filled by each ranking)
+    offsets: np.ndarray         # candidates of searched[u] are picks[offsets[u]:offsets[u + 1]]
+    chosen: dict                # (hardware record bytes, objective) -> tilings of the distinct records
+    shared: dict                # Schedule properties every schedule of the plan has alike
+
+    def share(self, sched: Schedule) -> None:
+        """Give `sched` the plan's distinct records and tiling-independent figures, computed once
+        (they are cached properties of a Schedule, seeded here)."""
+        if not self.shared:
+            self.shared.update(layer_groups=self.groups, layer_figures=sched.layer_figures)
+        sched.__dict__.update(self.shared)
+
+    def tilings(self, hw: np.ndarray, objective: int) -> np.ndarray:
+        """Every layer's TILING record on `hw` for `objective`, memoised."""
+        key = (hw.tobytes(), objective)
+        hit = self.chosen.get(key)
+        if hit is not None:
+            return hit
+        first, inverse = self.groups
+        picked = np.empty(len(self.searched), dtype=np.int64)
+        if len(picked):
+            cm.choose_all(self.search_rec, hw[0], self.costs, self.offsets, objective, self.fixed, picked)
+        distinct = np.zeros(len(first), dtype=cm.TILING_DTYPE)
+        best = self.picks[picked]
+        for j, name in enumerate(("tm", "tn", "tk", "order")):
+            distinct[name][self.searched] = best[:, j]
+        out = distinct[inverse]
+        out.flags.writeable = False
+        if len(self.chosen) >= _CHOSEN_LIMIT:
+            self.chosen.clear()
+        self.chosen[key] = out
+        return out
+
+
+_PLANS: OrderedDict = OrderedDict()    # least recently used first
+_PLAN_LIMIT = 256
+_CHOSEN_LIMIT = 4096
+
+
+def _static_key(accel: Accelerator) -> tuple:
+    """Everything of `accel` a plan depends on: all but its name, clock, DRAM speed and latency,
+    and launch cost (the fields `hw_record` turns into _TIME_ONLY)."""
+    return (accel.pe_array, accel.lut_array, accel.buffers, accel.register_file, accel.vector_unit,
+            accel.energy, accel.residency, accel.dram.energy_pj_per_bit)
+
+
+def _plan(workload: Workload, accel: Accelerator, dataflow, dataflow_per_layer, mapping: str) -> _Plan:
+    per_layer = None if dataflow_per_layer is None else tuple(dataflow_per_layer)
+    key = (id(workload), _static_key(accel), dataflow, per_layer, mapping)
+    plan = _PLANS.get(key)
+    if plan is not None and plan.workload is workload:
+        _PLANS.move_to_end(key)
+        return plan
+    plan = _build_plan(workload, accel, dataflow, per_layer, mapping)
+    _PLANS[key] = plan
+    if len(_PLANS) > _PLAN_LIMIT:
+        _PLANS.popitem(last=False)
+    return plan
+
+
+def _build_plan(workload: Workload, accel: Accelerator, dataflow, per_layer, mapping: str) -> _Plan:
+    codes = _dataflow_codes(workload, accel, dataflow, per_layer)
     rec, on_lut, pes = layer_records(workload, accel, codes, mapping)
     hw = hw_record(accel, mapping)
+    for name in _TIME_ONLY:
+        hw[name] = 0
     if mapping == "searched":
         fused_into, folded = _decide_context(workload, rec, accel, hw)
     else:
         fused_into, folded = np.full(len(workload), -1, dtype=np.int64), np.zeros(len(workload), dtype=bool)
-    tilings = np.zeros(len(workload), dtype=cm.TILING_DTYPE)
-    fixed = _fixed_energy(rec, accel)
-    pe = np.flatnonzero(~rec["vector"])
-    if len(pe):
-        first, inverse = unique_rows(rec[pe])
-        for j in first:
-            i = pe[j]
-            tilings[i] = search_layer(rec[i], hw, obj, float(fixed[i]), mapping)[0]
-        tilings[pe] = tilings[pe[first]][inverse]
+    for shared in (codes, rec, pes, fused_into, folded):   # every Schedule of the plan holds them
+        shared.flags.writeable = False
+    first, inverse = unique_rows(rec)
+    searched = np.flatnonzero(~rec["vector"][first])
+    search_rec = rec[first[searched]].copy()
+    tables = []
+    for u in range(len(searched)):
+        layer = search_rec[u:u + 1]
+        picks, costs, count = _candidates_costed(layer, hw, mapping)
+        if count == 0:                # whole rows cannot fit: rank without that constraint
+            layer[0]["full_rows"] = False
+            picks, costs, count = _candidates_costed(layer, hw, mapping)
+        tables.append((picks, costs))
+    offsets = np.zeros(len(searched) + 1, dtype=np.int64)
+    offsets[1:] = np.cumsum([len(p) for p, _ in tables])
+    picks = np.concatenate([p for p, _ in tables]) if tables else np.zeros((0, 4), dtype=np.int64)
+    costs = np.concatenate([c for _, c in tables]) if tables else np.zeros(0, dtype=cm.COST_DTYPE)
     arrays = np.where(rec["vector"], "vector", np.where(on_lut, "lut", "pe"))
-    return Schedule(workload=workload, accelerator=accel, mapping=mapping, objective=objective,
-                    dataflows=tuple(DATAFLOW_NAMES[codes].tolist()),
-                    arrays=tuple(arrays.tolist()), layers=rec, tilings=tilings, hw=hw,
-                    fused_into=fused_into, folded=folded, array_pes=pes)
+    return _Plan(workload=workload, codes=codes, rec=rec, pes=pes, fused_into=fused_into, folded=folded,
+                 dataflows=tuple(DATAFLOW_NAMES[codes].tolist()), arrays=tuple(arrays.tolist()),
+                 groups=(first, inverse), searched=searched, search_rec=search_rec,
+                 fixed=_fixed_energy(search_rec, accel), picks=picks, costs=costs, offsets=offsets, chosen={}, shared={})
 
+
+def map_workload(workload: Workload, accel: Accelerator, *, dataflow=None, dataflow_per_layer=None,
+                 mapping: str = "searched", objective: str = "latency") -> Schedule:
+    """The Schedule of `workload` on `accel` under a named mapping and objective."""
+    mapping = parse_mapping(mapping)
+    obj = parse_objective(objective)
+    plan = _plan(workload, accel, dataflow, dataflow_per_layer, mapping)
+    hw = hw_record(accel, mapping)
+    # SCALE-Sim's tiles are fixed; of their fold orders it takes the one moving the fewest bytes
+    tilings = plan.tilings(hw, cm.OBJ_DRAM if mapping == "scalesim" else obj)
+    sched = Schedule(workload=workload, accelerator=accel, mapping=mapping, objective=objective,
+                     dataflows=plan.dataflows, arrays=plan.arrays, layers=plan.rec, tilings=tilings, hw=hw,
+                     fused_into=plan.fused_into, folded=plan.folded, array_pes=plan.pes)
+    plan.share(sched)
+    return sched

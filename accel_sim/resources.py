@@ -31,7 +31,7 @@ import math
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from accel_sim.config import Accelerator, Buffer, load_accelerator
+from accel_sim.config import Accelerator, Buffer
 from accel_sim.devices import RESOURCE_ORDER, Device, get_device
 from accel_sim.packing import dsp_macs_per_slice
 
@@ -140,9 +140,16 @@ def _place_buffers(accel: Accelerator, device: Device) -> tuple[dict, dict]:
     return {n: placement[n] for n in order}, {n: usage[n] for n in order}
 
 
+def resource_inputs(accel: Accelerator) -> tuple:
+    """What of `accel` its resource estimate depends on (not its clock or DRAM): a memo key."""
+    return (accel.pe_array, accel.buffers, accel.lut_array, accel.vector_unit)
+
+
 def estimate_resources(accel, device) -> ResourceEstimate:
-    """Resources of `accel` (Accelerator, preset or file) on `device` (Device, board or part name)."""
-    accel = load_accelerator(accel)
+    """Resources of `accel` (an Accelerator: accel_sim.load_accelerator reads one) on `device` (a
+    Device, board or part name)."""
+    if not isinstance(accel, Accelerator):
+        raise TypeError("estimate_resources() takes an Accelerator; read one with accel_sim.load_accelerator")
     device = get_device(device)
     lanes = accel.vector_unit.lanes
     breakdown = {"pe_array": {"dsp": _pe_array_dsps(accel, device.dsp_type)}}

@@ -4,12 +4,21 @@ The mapper builds it, the engine costs it, HLS emission reads its tiles; `layer_
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
 from accel_sim import cost_model as cm
 from accel_sim.config import Accelerator
+from accel_sim.energy import LUT_MAC_ENERGY_X, RF_ACCESSES_PER_MAC
 from accel_sim.workload import Workload
+
+
+def unique_rows(records: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Index of the first of each distinct record and, per record, which distinct one it is."""
+    raw = np.ascontiguousarray(records).view(np.dtype((np.void, records.dtype.itemsize)))
+    _, first, inverse = np.unique(raw, return_index=True, return_inverse=True)
+    return first, inverse.reshape(-1)
 
 
 @dataclass(frozen=True, eq=False)
@@ -33,6 +42,38 @@ class Schedule:
 
     def __len__(self) -> int:
         return len(self.workload)
+
+    @cached_property
+    def layer_groups(self) -> tuple[np.ndarray, np.ndarray]:
+        """Index of the first layer of each distinct LAYER record and, per layer, which one it is."""
+        return unique_rows(self.layers)
+
+    @cached_property
+    def layer_figures(self) -> dict:
+        """Per layer, what its tiling does not change: MACs, ideal cycles (MACs over the array's
+        peak; a vector layer's vector-unit cycles), peak MACs per cycle, and MAC, register and
+        vector-unit energy. All zero for a BatchNorm folded away; ideal cycles zero for a fused op."""
+        rec, accel, wl = self.layers, self.accelerator, self.workload
+        is_vec, keep = rec["vector"], ~self.folded
+        e, ob = accel.energy, accel.pe_array.operand_bits
+        macs = np.where(is_vec, 0, rec["m"] * rec["n"] * rec["k"] * rec["batch"])
+        lanes, passes, pes = rec["lanes"], rec["passes"], self.array_pes
+        ideal = np.where(is_vec, rec["vec_cycles"] * rec["batch"], -(-(macs * passes) // (pes * lanes)))
+        ideal = np.where(rec["fused"] & ~self.folded, 0, ideal).astype(np.int64)
+        on_lut = np.asarray(self.arrays) == "lut"
+        cpe = np.asarray(accel.vector_unit.cycles_per_element.as_tuple())
+        rf_per_mac = RF_ACCESSES_PER_MAC[np.maximum(rec["df"], 0)] * ~is_vec
+        out = {
+            "macs": macs, "ideal_cycles": ideal,
+            "mac_pj": macs * e.mac_energy_pj(rec["b_bits"], rec["a_bits"], ob) * np.where(on_lut, LUT_MAC_ENERGY_X, 1.0),
+            "rf_pj": macs * rf_per_mac * e.rf_access_pj * rec["a_bits"] / ob,
+            "vector_pj": np.where(is_vec, wl.vec_elems * cpe[np.maximum(wl.vec_family, 0)] * e.vector_op_pj, 0.0),
+        }
+        out = {k: np.where(keep, v, 0).astype(v.dtype) for k, v in out.items()}
+        out["peak_macs_per_cycle"] = pes * lanes / passes
+        for value in out.values():
+            value.flags.writeable = False
+        return out
 
     def tile(self, i: int) -> dict:
         """Layer i's tiling: tile sizes clipped to its dimensions, trips and loop order."""

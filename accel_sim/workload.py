@@ -4,7 +4,7 @@ Build it from `Layer` records (the scheduler does, from the IR) or from a SCALE-
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from enum import IntEnum
+from enum import Enum, IntEnum
 
 import numpy as np
 
@@ -12,9 +12,19 @@ from accel_sim.errors import UserError
 from accel_sim.packing import MAX_BITS
 from dataflows import Dims
 
-# The vector unit's op families, in the order of their integer codes.
-VECTOR_FAMILIES = ("exp_softmax", "layernorm", "gelu", "activation", "eltwise", "pooling")
-FAMILY_CODE = {name: code for code, name in enumerate(VECTOR_FAMILIES)}
+class VectorFamily(str, Enum):
+    """The vector unit's op families - one cycles-per-element figure each in an accelerator - in
+    the order of their integer codes. The IR maps every op kind off the PE array to one of them."""
+    EXP_SOFTMAX = "exp_softmax"
+    LAYERNORM = "layernorm"     # and batch / group norm
+    GELU = "gelu"
+    ACTIVATION = "activation"   # ReLU, SiLU, hardswish, sigmoid, tanh
+    ELTWISE = "eltwise"         # add, mul
+    POOLING = "pooling"         # pooling, mean, upsampling
+
+
+VECTOR_FAMILIES = tuple(f.value for f in VectorFamily)
+FAMILY_CODE = {f.value: code for code, f in enumerate(VectorFamily)}
 
 
 class LayerKind(IntEnum):
@@ -46,7 +56,7 @@ class Layer:
     b_is_activation: bool = False
     w_bits: int = 8
     a_bits: int = 8
-    vector_family: str | None = None
+    vector_family: VectorFamily | str | None = None
     elems: int = 0
     a_elems: int = 0
     b_elems: int = 0
@@ -74,6 +84,7 @@ class Layer:
             if self.vector_family not in FAMILY_CODE:
                 raise UserError(f"layer {self.name!r}: vector_family must be one of "
                                 f"{', '.join(VECTOR_FAMILIES)}; got {self.vector_family!r}")
+            object.__setattr__(self, "vector_family", VectorFamily(self.vector_family))
             if self.elems < 1 and self.a_elems < 1 and self.o_elems < 1:
                 raise UserError(f"layer {self.name!r}: a vector layer needs elems >= 1")
 
@@ -165,7 +176,7 @@ class Workload:
             if vector:
                 a = layer.a_elems or layer.elems
                 o = layer.o_elems or layer.elems
-                pooling = layer.vector_family == "pooling"
+                pooling = layer.vector_family is VectorFamily.POOLING
                 elems = layer.elems or (a if pooling else o) or a
                 rows.append((0, 0, 0, 1, layer.w_bits, layer.a_bits, FAMILY_CODE[layer.vector_family],
                              elems, a, layer.b_elems, o, 0, 0, 1, 0, 0, 0, layer.producer, layer.consumers))

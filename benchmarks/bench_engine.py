@@ -11,7 +11,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from accel_sim import list_presets, load_accelerator, simulate  # noqa: E402
+from accel_sim import list_presets, load_accelerator, simulate_workload  # noqa: E402
 from accel_sim.mapper import clear_memo  # noqa: E402
 
 
@@ -41,12 +41,12 @@ def main() -> None:
     for name, _ in list_presets():
         accel = load_accelerator(name)
         start = time.perf_counter()
-        result = simulate(workload, accel)
+        result = simulate_workload(workload, accel)
         first = time.perf_counter() - start
-        cold = median_s(lambda: simulate(workload, accel), max(3, args.repeats // 10), before=clear_memo)
-        warm = median_s(lambda: simulate(workload, accel), args.repeats)
-        fixed = median_s(lambda: simulate(workload, accel, mapping="scalesim"), args.repeats)
-        ref = simulate(workload, accel, mapping="scalesim")
+        cold = median_s(lambda: simulate_workload(workload, accel), max(3, args.repeats // 10), before=clear_memo)
+        warm = median_s(lambda: simulate_workload(workload, accel), args.repeats)
+        fixed = median_s(lambda: simulate_workload(workload, accel, mapping="scalesim"), args.repeats)
+        ref = simulate_workload(workload, accel, mapping="scalesim")
         print(f"{name:18s} {first * 1e3:9.1f} {cold * 1e3:10.2f} {warm * 1e3:8.2f} {fixed * 1e3:12.2f} "
               f"{warm / fixed:14.2f} {result.latency_ms:11.3f} {result.latency_ms / ref.latency_ms:11.2f}x")
 

@@ -17,7 +17,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 
-from accel_sim import load_accelerator, read_topology, simulate  # noqa: E402
+from accel_sim import load_accelerator, read_topology, simulate_workload  # noqa: E402
 from peer_venv import clean_env, ensure_venv  # noqa: E402
 
 VENV = os.path.join(HERE, ".scalesim-venv")
@@ -81,14 +81,14 @@ def main() -> None:
     accel = load_accelerator(args.config)
     workload = read_topology(topo)
     ample = dataclasses.replace(accel, dram=dataclasses.replace(accel.dram, bandwidth_gbps=1e6))
-    simulate(workload, accel, mapping="scalesim")  # compile / load the numba cache
+    simulate_workload(workload, accel, mapping="scalesim")  # compile / load the numba cache
     times = []
     for _ in range(50):                            # SCALE-Sim's own mapping, the one it simulates
         start = time.perf_counter()
-        result = simulate(workload, accel, mapping="scalesim")
+        result = simulate_workload(workload, accel, mapping="scalesim")
         times.append(time.perf_counter() - start)
     ours_s = statistics.median(times)
-    ours_ample = simulate(workload, ample, mapping="scalesim")
+    ours_ample = simulate_workload(workload, ample, mapping="scalesim")
 
     theirs = run_scalesim(args.config, topo, "gemm")
 

@@ -8,7 +8,7 @@ prints per-layer and whole-network latency, energy, their gaps and the wall-time
 # figures to tests/reference/zigzag/zigzag_3.9.json; `--reference` compares against that file without
 # running ZigZag. Latency is compared with ZigZag's best-latency mapping and energy with its
 # best-energy mapping (two searches); ours gets mapping="searched" and objective="latency" /
-# "energy" when accel_sim.simulate takes them, and says so in the table's title. Our wall time is
+# "energy" when accel_sim.simulate_workload takes them, and says so in the table's title. Our wall time is
 # lowering + mapping + simulation of the same layers: the first call in the process (numba compile
 # or cache load included), a call after clearing every functools cache of our packages, and warm.
 #
@@ -115,8 +115,8 @@ def zigzag_version(python: str) -> str:
 
 # --- ours --------------------------------------------------------------------------------------
 def _engine_kwargs(objective: str | None) -> tuple[dict, str]:
-    """Keyword arguments for accel_sim.simulate: the searched mapping when the API has one."""
-    params = inspect.signature(accel_sim.simulate).parameters
+    """Keyword arguments for accel_sim.simulate_workload: the searched mapping when the API has one."""
+    params = inspect.signature(accel_sim.simulate_workload).parameters
     kwargs = {}
     if "mapping" in params:
         kwargs["mapping"] = "searched"
@@ -151,7 +151,7 @@ def run_ours(ops: list, accel, objective: str | None = None):
 
     def once():
         workload = Workload.from_layers(op_to_layer(op) for op in ops)
-        return accel_sim.simulate(workload, accel, **kwargs)
+        return accel_sim.simulate_workload(workload, accel, **kwargs)
 
     start = time.perf_counter()
     result = once()

@@ -19,10 +19,10 @@ REFERENCE = os.path.join(ROOT, "tests", "reference", "scalesim")
 sys.path.insert(0, HERE)
 
 from accel_sim import LutArray, estimate_resources, get_device, load_accelerator, read_topology  # noqa: E402
-from accel_sim import simulate as run_engine  # noqa: E402
+from accel_sim import simulate_workload as run_engine  # noqa: E402
 from accel_sim.resources import finn_r_luts_per_pe  # noqa: E402
 from codesign.frontend import extract  # noqa: E402
-from codesign.simulation import simulate  # noqa: E402
+from codesign import simulate  # noqa: E402
 from codesign.transforms import apply_precision, parse_precision  # noqa: E402
 
 MAC_MODELS = ["resnet18", "resnet50", "mobilenetv3_large_100", "efficientnet_b0", "convnext_tiny",

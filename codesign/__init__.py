@@ -4,23 +4,19 @@ The Python API mirrors the command line; heavy imports (torch, timm) happen only
 """
 from __future__ import annotations
 
-import dataclasses
 import os
 
 __version__ = "0.1.0"
 
 # Compression API, imported on first use (codesign.transforms): see `inspect` for the CLI mirror.
-_TRANSFORMS = ("PrecisionPolicy", "PrunePlan", "apply_precision", "apply_pruning", "parse_precision",
-               "parse_prune")
+_TRANSFORMS = ("Compression", "PrecisionPolicy", "PrunePlan", "apply_precision", "apply_pruning",
+               "parse_precision", "parse_prune")
 
 
 def __getattr__(name: str):
     if name in _TRANSFORMS:
         import codesign.transforms
         return getattr(codesign.transforms, name)
-    if name == "search":  # the package codesign.search is callable: codesign.search(space, trials)
-        import importlib
-        return importlib.import_module("codesign.search")
     raise AttributeError(f"module 'codesign' has no attribute {name!r}")
 
 
@@ -37,25 +33,10 @@ def inspect(model: str, input_size=None, batch: int = 1, precision=None, prune_h
     api.expect("model", model, (str,), "a timm model name or 'pkg.module:factory'", optional=False)
     api.input_size_arg(input_size)
     api.compression_args(precision, prune_heads, prune_mlp)
+    from codesign.transforms import Compression
+
     graph = extract(model, input_size=input_size, batch=api.batch_arg(batch))
-    return _compress(graph, precision, prune_heads, prune_mlp)
-
-
-def _compress(graph, precision, prune_heads, prune_mlp):
-    """Pruning, then precision, from specs (as on the command line) or parsed objects."""
-    from codesign.transforms import PrunePlan, apply_precision, apply_pruning, parse_precision, parse_prune
-
-    policy = parse_precision(precision) if isinstance(precision, str) else precision
-    plan = prune_heads if isinstance(prune_heads, PrunePlan) else (
-        parse_prune(prune_heads) if prune_heads is not None else None)
-    if prune_mlp is not None:
-        mlp_ratio = parse_prune(mlp=prune_mlp).mlp_keep_ratio
-        plan = dataclasses.replace(plan or PrunePlan(), mlp_keep_ratio=mlp_ratio)
-    if plan is not None:
-        graph = apply_pruning(graph, plan)
-    if policy is not None:
-        graph = apply_precision(graph, policy)
-    return graph
+    return Compression.of(precision, prune_heads, prune_mlp).apply(graph)
 
 
 def sweep(space, results: str | None = None, *, samples: int | None = None, seed: int = 0,
@@ -70,14 +51,34 @@ def sweep(space, results: str | None = None, *, samples: int | None = None, seed
                      quiet=quiet)
 
 
+def co_search(space, trials: int, *, seed: int = 0, storage: str | None = None, study_name: str | None = None,
+              target_fps: float | None = None, device: str | None = None, population: int | None = None,
+              results: str | None = None, quiet: bool = True):
+    """NSGA-II co-search of a design space until the study has `trials` finished trials (see
+    `codesign search`). Returns a SearchResult (the front, the study, and with `target_fps` a
+    TargetReport)."""
+    from codesign.search.study import run_search
+    return run_search(space, trials, seed=seed, storage=storage, study_name=study_name, target_fps=target_fps,
+                      device=device, population=population, results=results, quiet=quiet)
+
+
 def simulate(model, accel="zcu102", dataflow: str | None = None, layer_dataflows: dict | None = None,
              input_size=None, batch: int = 1, device=None, precision=None, prune_heads=None, prune_mlp=None,
-             mapping: str = "searched", objective: str = "latency"):
+             mapping: str = "searched", objective: str = "latency", fidelity: bool = False,
+             checkpoint: str | None = None, dataset: str | None = None, calibration: str | None = None,
+             evaluator: str | None = None, finetune: int = 0, verify_ir: bool | None = None):
     """Simulate a model (timm name, object path, Graph or SCALE-Sim topology CSV) on an accelerator
     (see `codesign simulate`); compression arguments as in `inspect`; `mapping` searched, scalesim
-    or hls, `objective` latency, energy or edp. Returns a Simulation."""
+    or hls, `objective` latency, energy or edp. With `fidelity`, the compressed real model is
+    measured too (top-1 on labelled data - a reference model's own, or `checkpoint` + `dataset` -
+    else the logit-cosine proxy), optionally after `finetune` epochs. `verify_ir` checks the IR
+    after each compression pass. Returns a Simulation (`.result`, `.resources`, `.fidelity`)."""
+    from accel_sim.loading import load_accelerator
     from codesign.boundary import api
-    from codesign.simulation import simulate as _simulate
+    from codesign.design import DesignPoint
+    from codesign.ir import Graph
+    from codesign.simulation import FidelityOptions, simulate_design
+    from codesign.transforms import Compression
 
     api.model_arg(model)
     api.accel_arg(accel)
@@ -85,12 +86,14 @@ def simulate(model, accel="zcu102", dataflow: str | None = None, layer_dataflows
     api.input_size_arg(input_size)
     batch = api.batch_arg(batch)
     api.compression_args(precision, prune_heads, prune_mlp)
-    compress = None
-    if precision is not None or prune_heads is not None or prune_mlp is not None:
-        def compress(graph):
-            return _compress(graph, precision, prune_heads, prune_mlp)
-    return _simulate(model, accel, dataflow=dataflow, layer_dataflows=layer_dataflows, input_size=input_size,
-                     batch=batch, device=device, compress=compress, mapping=mapping, objective=objective)
+    options = FidelityOptions.asked(api.flag_arg("fidelity", fidelity), lambda name: f"{name}=", checkpoint=checkpoint,
+                                    dataset=dataset, calibration=calibration, evaluator=evaluator, finetune=finetune)
+    graph = model if isinstance(model, Graph) else None
+    design = DesignPoint(model=graph.model if graph else os.fspath(model), accelerator=load_accelerator(accel),
+                         compression=Compression.of(precision, prune_heads, prune_mlp), device=device,
+                         input_size=input_size, batch=batch, dataflow=dataflow,
+                         layer_dataflows=tuple((layer_dataflows or {}).items()), mapping=mapping, objective=objective)
+    return simulate_design(design, graph=graph, fidelity=options, verify_ir=verify_ir)
 
 
 def emit_hls(model, accel="zcu102", device="zcu102", precision=None, prune_heads=None, prune_mlp=None,
@@ -111,4 +114,4 @@ def emit_hls(model, accel="zcu102", device="zcu102", precision=None, prune_heads
                  prune_mlp=prune_mlp, layers=layers, tb_layers=tb_layers, out_dir=out_dir, force=force, **options)
 
 
-__all__ = ["inspect", "simulate", "sweep", "search", "emit_hls", "__version__", *_TRANSFORMS]
+__all__ = ["inspect", "simulate", "sweep", "co_search", "emit_hls", "__version__", *_TRANSFORMS]

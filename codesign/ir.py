@@ -14,6 +14,8 @@ from functools import cached_property
 
 import networkx as nx
 
+from accel_sim.workload import VectorFamily
+
 Shape = tuple[int, ...]
 
 
@@ -47,15 +49,16 @@ ATTENTION_KINDS = frozenset({OpKind.ATTN_QK, OpKind.ATTN_AV})
 ACTIVATION_OPERAND_KINDS = frozenset({OpKind.MATMUL, OpKind.ATTN_QK, OpKind.ATTN_AV})
 VECTOR_KINDS = frozenset(OpKind) - PE_ARRAY_KINDS
 
-# The vector unit's op families (one cost figure each in the accelerator description).
+# The vector unit's op family of every op kind off the PE array (accel_sim's one vocabulary).
+_F = VectorFamily
 VECTOR_FAMILY = {
-    OpKind.SOFTMAX: "exp_softmax",
-    OpKind.LAYERNORM: "layernorm", OpKind.BATCHNORM: "layernorm", OpKind.GROUPNORM: "layernorm",
-    OpKind.GELU: "gelu",
-    OpKind.RELU: "activation", OpKind.SILU: "activation", OpKind.HARDSWISH: "activation",
-    OpKind.HARDSIGMOID: "activation", OpKind.SIGMOID: "activation", OpKind.TANH: "activation",
-    OpKind.ADD: "eltwise", OpKind.MUL: "eltwise",
-    OpKind.POOL: "pooling", OpKind.MEAN: "pooling", OpKind.UPSAMPLE: "pooling",
+    OpKind.SOFTMAX: _F.EXP_SOFTMAX,
+    OpKind.LAYERNORM: _F.LAYERNORM, OpKind.BATCHNORM: _F.LAYERNORM, OpKind.GROUPNORM: _F.LAYERNORM,
+    OpKind.GELU: _F.GELU,
+    OpKind.RELU: _F.ACTIVATION, OpKind.SILU: _F.ACTIVATION, OpKind.HARDSWISH: _F.ACTIVATION,
+    OpKind.HARDSIGMOID: _F.ACTIVATION, OpKind.SIGMOID: _F.ACTIVATION, OpKind.TANH: _F.ACTIVATION,
+    OpKind.ADD: _F.ELTWISE, OpKind.MUL: _F.ELTWISE,
+    OpKind.POOL: _F.POOLING, OpKind.MEAN: _F.POOLING, OpKind.UPSAMPLE: _F.POOLING,
 }
 
 DEFAULT_BITS = 16
@@ -156,7 +159,7 @@ class Op:
         return self.kind in ACTIVATION_OPERAND_KINDS
 
     @property
-    def vector_family(self) -> str | None:
+    def vector_family(self) -> VectorFamily | None:
         return VECTOR_FAMILY.get(self.kind)
 
     @property
@@ -262,16 +265,60 @@ class Graph:
 
 
 def verify(graph: Graph) -> None:
-    """Check the IR invariants; raise ValueError naming the first broken one."""
+    """Check the IR invariants; raise ValueError naming the first broken one: unique names, edges in
+    topological order, positive shapes, and every GEMM view consistent with its op's shapes
+    (outputs = m x n x batch, MACs = outputs x k, a conv's k = its channels per group x kernel,
+    weights = k x n per group)."""
     seen: dict[str, int] = {}
     for i, op in enumerate(graph.ops):
         if op.name in seen:
             raise ValueError(f"duplicate op name {op.name!r}")
         seen[op.name] = i
-        if op.on_pe_array and op.gemm.macs <= 0:
-            raise ValueError(f"op {op.name}: empty GEMM {op.gemm}")
+        for shape in (*op.inputs, op.output):
+            if not all(isinstance(d, int) and d > 0 for d in shape):
+                raise ValueError(f"op {op.name}: shape {shape} has a dimension that is not a positive integer")
+        if op.gemm is not None:
+            _verify_gemm(op)
     for src, dst in graph.edges:
         if src not in seen or dst not in seen:
             raise ValueError(f"edge {src} -> {dst} names an op that is not in the graph")
         if seen[src] >= seen[dst]:
             raise ValueError(f"edge {src} -> {dst} goes against the topological order")
+
+
+def _verify_gemm(op: Op) -> None:
+    g = op.gemm
+    if min(g.m, g.n, g.k, g.batch) <= 0:
+        raise ValueError(f"op {op.name}: empty GEMM {g}")
+    if op.out_elems != g.m * g.n * g.batch:
+        raise ValueError(f"op {op.name}: output {op.output} has {op.out_elems} elements, its GEMM {g} "
+                         f"m x n x batch = {g.m * g.n * g.batch}")
+    if op.macs != op.out_elems * g.k:
+        raise ValueError(f"op {op.name}: {op.macs} MACs, not outputs x k = {op.out_elems * g.k}")
+    conv = op.attrs if isinstance(op.attrs, ConvAttrs) else None
+    if conv is not None and g.k != conv.in_channels // conv.groups * conv.kernel[0] * conv.kernel[1]:
+        raise ValueError(f"op {op.name}: GEMM k {g.k} is not channels per group x kernel of {conv}")
+    if not op.b_is_activation:
+        groups = g.batch if conv is not None and conv.groups > 1 else 1
+        if op.weight_elems != g.k * g.n * groups:
+            raise ValueError(f"op {op.name}: {op.weight_elems} weights, not k x n x groups = {g.k * g.n * groups}")
+
+
+def verify_pass(before: Graph, after: Graph, name: str) -> None:
+    """`after` (the result of pass `name` on `before`) meets the IR invariants and keeps what the pass
+    must keep: the same ops in the same order; precision changes bit widths only; pruning never
+    adds MACs, parameters or weights to an op."""
+    try:
+        verify(after)
+        if [op.name for op in before.ops] != [op.name for op in after.ops] or before.edges != after.edges:
+            raise ValueError("the ops or edges changed")
+        for old, new in zip(before.ops, after.ops):
+            if name == "precision":
+                if dataclasses.replace(new, w_bits=old.w_bits, a_bits=old.a_bits) != old:
+                    raise ValueError(f"op {old.name}: more than its bit widths changed")
+            elif new.macs > old.macs or new.params > old.params or new.weight_elems > old.weight_elems:
+                raise ValueError(f"op {old.name}: MACs, parameters or weights grew")
+        if after.totals().macs > before.totals().macs:
+            raise ValueError("the MAC total grew")
+    except ValueError as err:
+        raise ValueError(f"IR after the {name} pass: {err}") from None

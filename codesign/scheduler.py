@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import fnmatch
 import math
-from accel_sim.config import load_accelerator, parse_dataflow
+from accel_sim.config import parse_dataflow
+from accel_sim.loading import load_accelerator
 from accel_sim.mapper import map_workload
 from accel_sim.schedule import Schedule
 from accel_sim.errors import UserError
@@ -56,7 +57,7 @@ def lower(graph: Graph) -> Workload:
     return Workload.from_layers(layers)
 
 
-def layer_dataflows(graph: Graph, overrides: dict[str, str] | None = None) -> tuple[str | None, ...]:
+def dataflow_per_layer(graph: Graph, overrides: dict[str, str] | None = None) -> tuple[str | None, ...]:
     """Per-op dataflow overrides {glob: dataflow} as one entry per op (None: the default)."""
     per_op: list[str | None] = [None] * len(graph.ops)
     for pattern, df in (overrides or {}).items():
@@ -76,7 +77,7 @@ def schedule(graph: Graph, accel, dataflow: str | None = None, overrides: dict[s
     if dataflow is not None:
         dataflow = parse_dataflow(dataflow, "--dataflow").value
     return map_workload(lower(graph), load_accelerator(accel), dataflow=dataflow,
-                        layer_dataflows=layer_dataflows(graph, overrides), mapping=mapping, objective=objective)
+                        dataflow_per_layer=dataflow_per_layer(graph, overrides), mapping=mapping, objective=objective)
 
 
 def parse_overrides(text: str | None) -> dict[str, str]:

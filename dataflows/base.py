@@ -159,3 +159,27 @@ def systolic_plan(dataflow: Dataflow, sr, sc, t, fold_cycles, array: ArrayShape,
                     # assumption: a systolic PE touches two operand registers and one accumulator
                     # per MAC (no scratchpad; pipeline registers)
                     rf_accesses_per_mac=3.0)
+
+
+def pinned_operand_plan(dataflow: Dataflow, k, pinned, streamed, array: ArrayShape, *, a_pinned: bool) -> FoldPlan:
+    """Weight stationary (B pinned, A streamed: pinned = n, streamed = m) and input stationary (A
+    pinned, B streamed: pinned = m, streamed = n) are one array schedule with the operands' roles
+    swapped. R cycles load a pinned R x C block, the streamed extent flows in skewed across the
+    rows and partial sums drain skewed across the C columns: 2R + C + streamed - 2 cycles a fold,
+    ceil(K/R) x ceil(pinned/C) folds. Each pinned element enters the array once; the streamed
+    operand is re-streamed once per column fold; every K fold writes a partial sum of its
+    streamed x C block and all but the first read one back (SCALE-Sim's WS and IS demand models)."""
+    fold_cycles = 2 * array.rows + array.cols + streamed - 2
+    row_folds = ceil_div(k, array.rows)
+    col_folds = ceil_div(pinned, array.cols)
+    pinned_reads, streamed_reads = k * pinned, col_folds * streamed * k
+    block, edge = array.rows * array.cols, array.rows
+    if a_pinned:
+        reads, slots, min_words = (pinned_reads, streamed_reads), (Operand.WEIGHT, Operand.OFMAP, Operand.IFMAP), (
+            block, edge, array.cols)
+    else:
+        reads, slots, min_words = (streamed_reads, pinned_reads), (Operand.IFMAP, Operand.OFMAP, Operand.WEIGHT), (
+            edge, block, array.cols)
+    return systolic_plan(dataflow, k, pinned, streamed, fold_cycles, array, reads=reads,
+                         writes=(row_folds * streamed * pinned, (row_folds - 1) * streamed * pinned),
+                         slots=slots, min_words=min_words)

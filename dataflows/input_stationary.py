@@ -3,7 +3,7 @@ Fold timing follows SCALE-Sim's IS demand model, written here as a closed form.
 """
 from __future__ import annotations
 
-from dataflows.base import ArrayShape, DataflowModel, Dataflow, Dims, FoldPlan, Operand, ceil_div, systolic_plan
+from dataflows.base import ArrayShape, DataflowModel, Dataflow, Dims, FoldPlan, pinned_operand_plan
 
 
 class InputStationary(DataflowModel):
@@ -20,15 +20,4 @@ class InputStationary(DataflowModel):
     temporal = "n"
 
     def plan(self, dims: Dims, array: ArrayShape) -> FoldPlan:
-        m, n, k = dims.m, dims.n, dims.k
-        fold_cycles = 2 * array.rows + array.cols + n - 2
-        row_folds = ceil_div(k, array.rows)
-        col_folds = ceil_div(m, array.cols)
-        return systolic_plan(
-            self.dataflow, k, m, n, fold_cycles, array,
-            # each element of A enters the array once; B is re-streamed once per col fold
-            reads=(m * k, col_folds * k * n),
-            writes=(row_folds * m * n, (row_folds - 1) * m * n),
-            slots=(Operand.WEIGHT, Operand.OFMAP, Operand.IFMAP),
-            min_words=(array.rows * array.cols, array.rows, array.cols),
-        )
+        return pinned_operand_plan(self.dataflow, dims.k, dims.m, dims.n, array, a_pinned=True)

@@ -3,7 +3,7 @@ Fold timing follows SCALE-Sim's WS demand model, written here as a closed form.
 """
 from __future__ import annotations
 
-from dataflows.base import ArrayShape, DataflowModel, Dataflow, Dims, FoldPlan, Operand, ceil_div, systolic_plan
+from dataflows.base import ArrayShape, DataflowModel, Dataflow, Dims, FoldPlan, pinned_operand_plan
 
 
 class WeightStationary(DataflowModel):
@@ -24,16 +24,4 @@ class WeightStationary(DataflowModel):
     temporal = "m"
 
     def plan(self, dims: Dims, array: ArrayShape) -> FoldPlan:
-        m, n, k = dims.m, dims.n, dims.k
-        fold_cycles = 2 * array.rows + array.cols + m - 2
-        row_folds = ceil_div(k, array.rows)
-        col_folds = ceil_div(n, array.cols)
-        return systolic_plan(
-            self.dataflow, k, n, m, fold_cycles, array,
-            # A is re-streamed once per col fold; each weight enters the array exactly once
-            reads=(col_folds * m * k, k * n),
-            # every K fold writes a partial sum of its M x C block; all but the first read one back
-            writes=(row_folds * m * n, (row_folds - 1) * m * n),
-            slots=(Operand.IFMAP, Operand.OFMAP, Operand.WEIGHT),
-            min_words=(array.rows, array.rows * array.cols, array.cols),
-        )
+        return pinned_operand_plan(self.dataflow, dims.k, dims.n, dims.m, array, a_pinned=False)

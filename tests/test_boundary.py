@@ -176,7 +176,7 @@ def test_api_arguments_name_themselves(kwargs, fragment):
 
 
 def test_dram_slower_than_a_byte_per_thousand_cycles_is_refused():
-    from accel_sim.config import load_accelerator
+    from accel_sim.loading import load_accelerator
 
     base = load_accelerator("zcu102")
     with pytest.raises(UserError, match="bytes per cycle, below the 0.001"):
@@ -198,7 +198,7 @@ def test_every_figure_is_finite_and_in_range_at_the_bounds(tmp_path_factory, row
     """Accelerators and workloads anywhere within the boundary's ranges give figures that are finite,
     not negative, and utilisation within [0, 1] - or a one-line UserError (e.g. a tile that fits no buffer)."""
     import codesign
-    from accel_sim.config import load_accelerator
+    from accel_sim.loading import load_accelerator
 
     base = load_accelerator("zcu102")
     buffers = type(base.buffers)(*(dataclasses.replace(b, size_kib=kib) for _, b in base.buffers.items()))

@@ -2,7 +2,7 @@
 import json
 
 from codesign.frontend import extract
-from codesign.simulation import simulate
+from codesign import simulate
 from codesign.transforms import apply_precision, apply_pruning, parse_precision, parse_prune
 from test_cli import assert_one_line_error, codesign
 
@@ -49,3 +49,26 @@ def test_simulate_compression_bad_input():
     assert_one_line_error(codesign("simulate", "deit_tiny_patch16_224", "--precision", "w3a8"), "--precision")
     assert_one_line_error(codesign("simulate", "deit_tiny_patch16_224", "--prune-heads", "4,4"), "heads")
     assert_one_line_error(codesign("simulate", "deit_tiny_patch16_224", "--device", "zcu999"), "zcu999")
+
+
+def test_python_api_measures_fidelity_and_types_the_results(tmp_path, monkeypatch):
+    """codesign.simulate(..., fidelity=True) orchestrates what the CLI does: compression, resources,
+    fidelity on trained weights and labelled data, all typed on the Simulation."""
+    import pytest
+
+    import codesign
+    from codesign.errors import UserError
+    from codesign.fidelity import FidelityResult
+
+    monkeypatch.setenv("CODESIGN_CACHE_DIR", str(tmp_path))
+    sim = codesign.simulate("ref_vit_mnist", "zcu104", device="zcu104", precision="w8a8", fidelity=True)
+    assert isinstance(sim.fidelity, FidelityResult) and sim.fidelity.metric == "top1"
+    assert 0.9 < sim.fidelity.top1 <= 1.0 and sim.fidelity.test_images > 0
+    assert sim.resources.fits and sim.compression.precision_spec == "default=w8a8"
+    data = sim.to_dict()
+    assert data["fidelity"]["top1"] == sim.fidelity.top1 and data["compression"]["precision"] == "default=w8a8"
+    assert data["resources"]["device"] == "ZCU104"
+    with pytest.raises(UserError, match="checkpoint= has an effect only with fidelity="):
+        codesign.simulate("ref_vit_mnist", "zcu104", checkpoint="weights.pt")
+    with pytest.raises(UserError, match="fidelity='yes' .str. is not valid"):
+        codesign.simulate("ref_vit_mnist", "zcu104", fidelity="yes")

@@ -24,6 +24,15 @@ def one_line_naming(err: pytest.ExceptionInfo, *words):
         assert word in msg, f"{word!r} not in {msg!r}"
 
 
+def refused_file(tmp_path, name: str, text: str, read, *words):
+    """`read` refuses a file `name` holding `text` with one line naming the file and `words`."""
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(UserError) as err:
+        read(str(path))
+    one_line_naming(err, name, *words)
+
+
 def test_list_presets():
     listed = dict(list_presets())
     assert sorted(listed) == PRESETS
@@ -126,11 +135,7 @@ def test_dataclasses_validate_themselves():
     ("- just\n- a list\n", ["mapping"]),
 ])
 def test_malformed_yaml(tmp_path, text, words):
-    path = tmp_path / "broken.yaml"
-    path.write_text(text)
-    with pytest.raises(UserError) as err:
-        load_accelerator(str(path))
-    one_line_naming(err, "broken.yaml", *words)
+    refused_file(tmp_path, "broken.yaml", text, load_accelerator, *words)
 
 
 @pytest.mark.parametrize("spec", ["tpu_v9", "missing.yaml", "/nope/x.cfg", "notes.txt"])
@@ -186,11 +191,7 @@ def test_bad_scalesim_cfg(tmp_path, old, new, words):
      "c1, 8, 8, 3, 3, 3, 8, -1,\n", ["line 2", "column 8", "Stride"]),
 ])
 def test_bad_topology(tmp_path, text, words):
-    path = tmp_path / "topo.csv"
-    path.write_text(text)
-    with pytest.raises(UserError) as err:
-        read_topology(str(path))
-    one_line_naming(err, "topo.csv", *words)
+    refused_file(tmp_path, "topo.csv", text, read_topology, *words)
 
 
 def test_conv_topology(tmp_path):

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from accel_sim import Layer, LayerKind, UserError, Workload, load_accelerator, simulate
+from accel_sim import Layer, LayerKind, UserError, Workload, load_accelerator, simulate_workload
 from accel_sim import cost_model as cm
 from accel_sim.energy import MAC_MULT_FRACTION
 from accel_sim.mapper import map_workload
@@ -62,7 +62,7 @@ def test_kernel_matches_naive_on_every_tiling(df, pipelined):
 
 
 def test_layers_add_up_to_totals():
-    result = simulate(Workload.from_layers(mixed_layers()), make_accelerator())
+    result = simulate_workload(Workload.from_layers(mixed_layers()), make_accelerator())
     total = sum(result.layers())
     assert total.cycles == result.cycles == result.totals.cycles
     assert total.energy_pj == pytest.approx(result.totals.energy_pj, rel=1e-12)
@@ -73,14 +73,14 @@ def test_layers_add_up_to_totals():
 
 
 def test_identical_layers_share_results():
-    result = simulate(Workload.from_layers(mixed_layers()), make_accelerator())
+    result = simulate_workload(Workload.from_layers(mixed_layers()), make_accelerator())
     assert result.layer(0) == result.layer(5)
-    alone = simulate(Workload.from_layers(mixed_layers()[:1]), make_accelerator())
+    alone = simulate_workload(Workload.from_layers(mixed_layers()[:1]), make_accelerator())
     assert alone.layer(0) == result.layer(0)
 
 
 def test_to_dict_is_json_with_the_contract_keys():
-    out = json.loads(json.dumps(simulate(Workload.from_layers(mixed_layers()), "zcu102").to_dict()))
+    out = json.loads(json.dumps(simulate_workload(Workload.from_layers(mixed_layers()), load_accelerator("zcu102")).to_dict()))
     for key in ("cycles", "compute_cycles", "stall_cycles", "latency_ms", "fps", "energy_mj",
                 "dram_bytes", "utilization"):
         assert key in out["totals"]
@@ -93,40 +93,40 @@ def test_to_dict_is_json_with_the_contract_keys():
 def test_buffer_too_small_names_the_buffer():
     accel = make_accelerator(32, 32, "ws", weight_kib=1)     # a 32x32 weight block is 1 KiB > half
     with pytest.raises(UserError) as err:
-        simulate(Workload.from_layers(mixed_layers()[:1]), accel)
+        simulate_workload(Workload.from_layers(mixed_layers()[:1]), accel)
     msg = str(err.value)
     assert "buffers.weight.size_kib" in msg and "'fc'" in msg and "\n" not in msg
 
 
 def test_row_stationary_needs_a_register_file():
     with pytest.raises(UserError) as err:
-        simulate(Workload.from_layers(mixed_layers()), "tpu_v1", dataflow_override="rs")
+        simulate_workload(Workload.from_layers(mixed_layers()), load_accelerator("tpu_v1"), dataflow="rs")
     assert "register_file" in str(err.value)
 
 
 def test_dataflow_overrides():
     workload = Workload.from_layers(mixed_layers())
-    result = simulate(workload, "zcu102", layer_dataflows=["os"] + [None] * (len(workload) - 1))
+    result = simulate_workload(workload, load_accelerator("zcu102"), dataflow_per_layer=["os"] + [None] * (len(workload) - 1))
     assert result.dataflows[:3] == ("os", "ws", "ws")
     with pytest.raises(UserError) as err:
-        simulate(workload, "zcu102", dataflow_override="diagonal")
+        simulate_workload(workload, load_accelerator("zcu102"), dataflow="diagonal")
     assert "ws, os, is, rs" in str(err.value)
     with pytest.raises(UserError):
-        simulate(workload, "zcu102", layer_dataflows=["os"])
+        simulate_workload(workload, load_accelerator("zcu102"), dataflow_per_layer=["os"])
 
 
 def test_activation_operand_uses_activation_bits():
     # B of QK^T is an activation: it moves at a_bits even if w_bits is lower
     layers = [Layer("qk", m=64, n=64, k=64, b_is_activation=True, w_bits=4, a_bits=8),
               Layer("fc", m=64, n=64, k=64, w_bits=4, a_bits=8)]
-    result = simulate(Workload.from_layers(layers), make_accelerator(bandwidth_gbps=1e6, weight_kib=64))
+    result = simulate_workload(Workload.from_layers(layers), make_accelerator(bandwidth_gbps=1e6, weight_kib=64))
     assert result.columns["dram_weight_bytes"][0] == 64 * 64          # 8 bits
     assert result.columns["dram_weight_bytes"][1] == 64 * 64 / 2      # 4 bits
 
 
 def test_wider_operands_take_several_passes():
-    narrow = simulate(Workload.from_layers([Layer("fc", m=64, n=64, k=64)]), make_accelerator())
-    wide = simulate(Workload.from_layers([Layer("fc", m=64, n=64, k=64, w_bits=16, a_bits=16)]),
+    narrow = simulate_workload(Workload.from_layers([Layer("fc", m=64, n=64, k=64)]), make_accelerator())
+    wide = simulate_workload(Workload.from_layers([Layer("fc", m=64, n=64, k=64, w_bits=16, a_bits=16)]),
                     make_accelerator())
     assert wide.totals.compute_cycles == 4 * narrow.totals.compute_cycles
     # multiplier share x (16*16)/(8*8) = 4, adder share x (16+16)/(8+8) = 2 (Horowitz ISSCC 2014)
@@ -137,13 +137,13 @@ def test_wider_operands_take_several_passes():
 def test_vector_layer_cycles():
     # 1000 elements over 8 lanes at 4 cycles per element (exp_softmax) = 125 * 4 = 500
     layer = Layer("sm", V, vector_family="exp_softmax", elems=1000)
-    result = simulate(Workload.from_layers([layer]), make_accelerator(bandwidth_gbps=1e6))
+    result = simulate_workload(Workload.from_layers([layer]), make_accelerator(bandwidth_gbps=1e6))
     assert result.totals.compute_cycles == 500 and result.totals.vector_pj > 0
     assert result.totals.macs == 0
 
 
 def test_memory_bound_layer_stalls():
-    slow = simulate(Workload.from_layers([Layer("fc", m=1, n=4096, k=4096)]),
+    slow = simulate_workload(Workload.from_layers([Layer("fc", m=1, n=4096, k=4096)]),
                     make_accelerator(bandwidth_gbps=0.5))
     assert slow.totals.stall_cycles > slow.totals.compute_cycles
     assert slow.bound == "memory"
@@ -153,10 +153,15 @@ def test_memory_bound_layer_stalls():
 def test_every_preset_runs():
     workload = Workload.from_layers(mixed_layers(bits=16))
     for name in ("eyeriss", "scalesim_default", "tpu_v1", "u250", "zcu102", "zcu104"):
-        result = simulate(workload, name)
-        assert result.cycles > 0 and 0 < result.utilization <= 1
         accel = load_accelerator(name)
+        result = simulate_workload(workload, accel)
+        assert result.cycles > 0 and 0 < result.utilization <= 1
         assert result.cycles >= result.totals.macs / accel.pes
+
+
+def test_engine_takes_accelerators_not_names():
+    with pytest.raises(TypeError, match="load_accelerator"):
+        simulate_workload(Workload.from_layers(mixed_layers()), "zcu102")
 
 
 def test_import_does_not_pull_torch():

@@ -34,7 +34,8 @@ def _accelerator(name):
     """A preset, or zcu102 with a 16 x 32 LUT array of XNOR-popcount PEs (as FINN builds them)."""
     if name != "zcu102+lut":
         return name
-    from accel_sim.config import accelerator_from_dict, load_accelerator
+    from accel_sim.config import accelerator_from_dict
+    from accel_sim.loading import load_accelerator
     data = load_accelerator("zcu102").to_dict()
     data.update(name="zcu102_lut", lut_array={"rows": 16, "cols": 32, "macs_per_pe_per_cycle": 64,
                                               "luts_per_pe": 120, "a_bits": 1})
@@ -145,25 +146,27 @@ def test_any_tile_shape_and_loop_order_is_bit_exact(tmp_path, monkeypatch):
     """Tiles of several array folds in m and n, k tiles, and loop orders with k outside the output
     tile's loops (partial sums spill to DRAM and come back), under each dataflow: set by hand in the
     Schedule the emitter reads, since the mapper picks them only for some hardware."""
-    import codesign.simulation as simulation
+    import dataclasses
+
+    import codesign.scheduler as scheduler
 
     hand = {"blocks.0.attn.qkv": (100, 150, 70, "k>m>n"), "blocks.0.mlp.fc1": (70, 130, 64, "k>n>m"),
             "blocks.0.mlp.fc2": (99, 96, 256, "n>k>m")}
-    real = simulation.simulate
+    real = scheduler.schedule
 
     def with_hand_tiles(*args, **kwargs):
         from accel_sim.cost_model import ORDER_NAMES
 
-        run = real(*args, **kwargs)
-        sched = run.result.schedule
+        sched = real(*args, **kwargs)
+        tilings = sched.tilings.copy()          # a Schedule's arrays are shared and read-only
         for i, name in enumerate(sched.workload.names):
             if name in hand:
                 tm, tn, tk, order = hand[name]
-                sched.tilings[i]["tm"], sched.tilings[i]["tn"], sched.tilings[i]["tk"] = tm, tn, tk
-                sched.tilings[i]["order"] = ORDER_NAMES.index(order)
-        return run
+                tilings[i]["tm"], tilings[i]["tn"], tilings[i]["tk"] = tm, tn, tk
+                tilings[i]["order"] = ORDER_NAMES.index(order)
+        return dataclasses.replace(sched, tilings=tilings)
 
-    monkeypatch.setattr(simulation, "simulate", with_hand_tiles)
+    monkeypatch.setattr(scheduler, "schedule", with_hand_tiles)
     result = emit_hls(extract("deit_tiny_patch16_224"), precision="w4a4", layers="blocks.0.attn.qkv,blocks.0.mlp.*",
                       tb_layers="all", out_dir=str(tmp_path / "p"),
                       layer_dataflows={"blocks.0.attn.qkv": "is", "blocks.0.mlp.fc1": "os", "blocks.0.mlp.fc2": "ws"})

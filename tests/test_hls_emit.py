@@ -7,13 +7,13 @@ import re
 
 import pytest
 
-from accel_sim.config import load_accelerator
+from accel_sim.loading import load_accelerator
 from accel_sim.devices import get_device
 from codesign.errors import UserError
 from codesign.frontend import extract
 from codesign.hls import emit_hls
 from codesign.hls.descriptors import FIELDS
-from codesign.hls.results import design_point_from_row
+from codesign.search.row_design import design_from_row
 from codesign.hls.writer import ProjectWriter
 from test_cli import assert_one_line_error, codesign
 
@@ -196,13 +196,13 @@ def test_design_point_from_a_results_row(tmp_path):
     rows.write_text('{"model": "resnet18", "latency_ms": 3.1}\n'
                     '{"model": "deit_tiny_patch16_224", "accel": "zcu104", "precision": "w4a4", '
                     '"knobs": {"pe_array.rows": 32, "clock_mhz": 250}, "ifmap_kib": 512, "fps": 99}\n')
-    point = design_point_from_row(str(rows), 1)
-    accel = point["accel"]
-    assert point["model"] == "deit_tiny_patch16_224" and point["precision"] == "w4a4"
+    point = design_from_row(str(rows), 1)
+    accel = point.accelerator
+    assert point.model == "deit_tiny_patch16_224" and point.compression.precision_spec == "default=w4a4"
     assert (accel.pe_array.rows, accel.pe_array.cols, accel.clock_mhz) == (32, 48, 250)
-    assert accel.buffers.ifmap.size_kib == 512 and accel.name == "zcu104-row1"
+    assert accel.buffers.ifmap.size_kib == 512 and accel.name == "zcu104"      # no name suffix
     with pytest.raises(UserError, match="--row 5 is out of range"):
-        design_point_from_row(str(rows), 5)
+        design_from_row(str(rows), 5)
 
 
 def test_cli_emits_from_a_results_row_and_refuses_bad_input(tmp_path):
@@ -242,19 +242,19 @@ def test_cli_emits_from_a_results_row_and_refuses_bad_input(tmp_path):
 def test_from_results_row_of_a_search_builds_the_evaluated_accelerator(tmp_path):
     """A row as `codesign search` writes it: short knobs applied with the search's own builder."""
     from accel_sim import load_accelerator
-    from codesign.hls.results import design_point_from_row
+    from codesign.search.row_design import design_from_row
     from codesign.search.knobs import build_accelerator
 
     row = tmp_path / "front.csv"
     row.write_text("hash,model,base,device,rows,cols,dataflow,ifmap_kib,dram_bandwidth_gbps,clock_mhz,"
                    "mlp_keep_ratio,precision,prune_heads,latency_ms\n"
                    "abc,deit_tiny_patch16_224,zcu102,ZCU102,64,32,os,256.0,9.6,150.0,1.0,default=w8a8,0.67,10.4\n")
-    point = design_point_from_row(str(row), 0)
+    point = design_from_row(str(row), 0)
     expected = build_accelerator(load_accelerator("zcu102"), {"rows": 64, "cols": 32, "dataflow": "os",
                                  "ifmap_kib": 256.0, "dram_bandwidth_gbps": 9.6, "clock_mhz": 150.0}, True)
-    got = point["accel"]
+    got = point.accelerator
     assert (got.pe_array.rows, got.pe_array.cols, got.clock_mhz) == (64, 32, 150.0)
     assert got.buffers == expected.buffers and got.vector_unit == expected.vector_unit
     assert got.dram.bandwidth_gbps == 9.6
-    assert (point["model"], point["precision"], point["prune_heads"], point["prune_mlp"]) == (
-        "deit_tiny_patch16_224", "default=w8a8", "0.67", "1.0")
+    assert (point.model, point.compression.to_dict(), point.device) == (
+        "deit_tiny_patch16_224", {"precision": "default=w8a8", "prune_heads": "0.67", "mlp_keep_ratio": 1.0}, "ZCU102")

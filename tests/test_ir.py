@@ -1,4 +1,6 @@
 """Unit tests of the IR types: GEMM views, blocks, totals and the verifier (no torch needed)."""
+import dataclasses
+
 import pytest
 
 from codesign.ir import Gemm, Graph, Op, OpKind, block_of, verify
@@ -49,3 +51,33 @@ def test_graph_totals_and_verify():
         verify(Graph("t", (4, 16), (a, gelu, b), (("b", "act"),), 0))
     with pytest.raises(ValueError, match="duplicate"):
         verify(Graph("t", (4, 16), (a, a), (), 0))
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"output": (4, 9)}, "m x n x batch"),                              # output not the GEMM's
+    ({"gemm": Gemm(4, 8, 15), "inputs": ((4, 15),)}, "weights"),       # k changed, weights not
+    ({"output": (4, 0, 8)}, "positive integer"),                        # an empty dimension
+    ({"weight_elems": 7}, "weights"),
+])
+def test_verify_checks_shapes_gemm_views_and_macs(change, message):
+    good = _linear("fc")
+    verify(Graph("t", (4, 16), (good,), (), 0))
+    with pytest.raises(ValueError, match=message):
+        verify(Graph("t", (4, 16), (good.replace(**change),), (), 0))
+
+
+def test_verify_pass_checks_what_each_pass_keeps():
+    from codesign.ir import verify_pass
+
+    before = Graph("t", (4, 16), (_linear("a"), _linear("b", k=8)), (("a", "b"),), 0)
+    narrower = before.replace_ops(op.replace(w_bits=4, a_bits=8) for op in before.ops)
+    verify_pass(before, narrower, "precision")
+    reshaped = before.replace_ops([_linear("a", m=2), before.ops[1]])
+    with pytest.raises(ValueError, match="precision pass: op a: more than its bit widths"):
+        verify_pass(before, reshaped, "precision")
+    verify_pass(before, reshaped, "pruning")               # pruning may shrink an op
+    grown = before.replace_ops([_linear("a", n=16), _linear("b", k=16)])
+    with pytest.raises(ValueError, match="pruning pass: op a: MACs"):
+        verify_pass(before, grown, "pruning")
+    with pytest.raises(ValueError, match="ops or edges changed"):
+        verify_pass(before, dataclasses.replace(before, ops=before.ops[::-1], edges=(("b", "a"),)), "pruning")

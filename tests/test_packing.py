@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from accel_sim import (Layer, LayerKind, LutArray, UserError, Workload, accelerator_from_dict,
-                       load_accelerator, simulate)
+                       load_accelerator, simulate_workload)
 from accel_sim.energy import LUT_MAC_ENERGY_X
 from naive_sim import make_accelerator, naive_simulate
 
@@ -28,7 +28,7 @@ def one_layer(w, a, m=256, n=256, k=256, **kw):
 
 def test_packing_speeds_up_narrow_layers_by_the_packing_factors():
     accel = fast_memory(macs_per_cycle=DSP_PACKING)
-    runs = {bits: simulate(one_layer(bits, bits), accel) for bits in (16, 8, 4)}
+    runs = {bits: simulate_workload(one_layer(bits, bits), accel) for bits in (16, 8, 4)}
     compute = {bits: r.totals.compute_cycles for bits, r in runs.items()}
     assert compute[16] == 2 * compute[8] == 4 * compute[4]
     cycles = {bits: r.cycles for bits, r in runs.items()}
@@ -41,7 +41,7 @@ def test_packing_speeds_up_narrow_layers_by_the_packing_factors():
 
 def test_without_a_table_narrow_operands_are_not_faster():
     accel = fast_memory()                                 # operand_bits 8: one mode, w8a8: 1
-    compute = {bits: simulate(one_layer(bits, bits), accel).totals.compute_cycles for bits in (16, 8, 4, 2)}
+    compute = {bits: simulate_workload(one_layer(bits, bits), accel).totals.compute_cycles for bits in (16, 8, 4, 2)}
     assert compute[4] == compute[8] == compute[2] and compute[16] == 4 * compute[8]
 
 
@@ -63,7 +63,7 @@ def test_binary_weight_layers_run_on_the_lut_array():
               Layer("qk_a8", m=64, n=64, k=32, b_is_activation=True, w_bits=1, a_bits=8),
               Layer("int8", m=128, n=128, k=128),
               Layer("sm", LayerKind.VECTOR, vector_family="exp_softmax", elems=4096)]
-    result = simulate(Workload.from_layers(layers), accel)
+    result = simulate_workload(Workload.from_layers(layers), accel)
     assert result.arrays == ("lut", "lut", "lut", "pe", "pe", "vector")
     rows = {d["name"]: d for d in result.layer_dicts()}
     assert rows["bin"]["array"] == "lut" and rows["bin"]["peak_macs_per_cycle"] == 64 * 16
@@ -75,23 +75,23 @@ def test_binary_weight_layers_run_on_the_lut_array():
 
 def test_without_a_lut_array_binary_layers_use_the_lowest_width_mode():
     accel = fast_memory(macs_per_cycle=DSP_PACKING)
-    binary = simulate(one_layer(1, 4), accel)
-    int4 = simulate(one_layer(4, 4), accel)
+    binary = simulate_workload(one_layer(1, 4), accel)
+    int4 = simulate_workload(one_layer(4, 4), accel)
     assert binary.arrays == ("pe",)
     assert binary.totals.compute_cycles == int4.totals.compute_cycles
 
 
 def test_energy_per_mac_falls_with_width():
     accel = fast_memory(macs_per_cycle=DSP_PACKING)
-    per_mac = [simulate(one_layer(w, a), accel).totals.mac_pj / 256 ** 3
+    per_mac = [simulate_workload(one_layer(w, a), accel).totals.mac_pj / 256 ** 3
                for w, a in ((16, 16), (8, 8), (4, 8), (4, 4), (2, 2), (1, 1))]
     assert all(x > y for x, y in zip(per_mac, per_mac[1:])), per_mac
     # buffer and DRAM energy fall too: fewer bits move
-    wide, narrow = simulate(one_layer(16, 16), accel).totals, simulate(one_layer(4, 4), accel).totals
+    wide, narrow = simulate_workload(one_layer(16, 16), accel).totals, simulate_workload(one_layer(4, 4), accel).totals
     assert narrow.buffer_pj < wide.buffer_pj and narrow.dram_pj < wide.dram_pj
     # the same binary MAC costs LUT_MAC_ENERGY_X more in LUT fabric than in a DSP
-    on_lut = simulate(one_layer(1, 8), fast_memory(lut_array=XNOR)).totals.mac_pj
-    on_dsp = simulate(one_layer(1, 8), fast_memory()).totals.mac_pj
+    on_lut = simulate_workload(one_layer(1, 8), fast_memory(lut_array=XNOR)).totals.mac_pj
+    on_dsp = simulate_workload(one_layer(1, 8), fast_memory()).totals.mac_pj
     assert on_lut == pytest.approx(LUT_MAC_ENERGY_X * on_dsp)
 
 
@@ -100,7 +100,7 @@ def test_preset_latency_falls_with_precision():
     for bits in (16, 8, 4):
         layers = [Layer("qkv", m=197, n=576, k=192, w_bits=bits, a_bits=bits),
                   Layer("fc1", m=197, n=768, k=192, w_bits=bits, a_bits=bits)]
-        latency[bits] = simulate(Workload.from_layers(layers), "zcu102").latency_ms
+        latency[bits] = simulate_workload(Workload.from_layers(layers), load_accelerator("zcu102")).latency_ms
     assert latency[16] > latency[8] > latency[4]
 
 
@@ -117,7 +117,7 @@ def test_naive_reference_agrees_with_packing_and_lut_arrays(df, lut):
                      w_bits=1, a_bits=4),
                Layer("softmax", LayerKind.VECTOR, vector_family="exp_softmax", elems=3 * 33 * 33)]
     workload = Workload.from_layers(layers)
-    result = simulate(workload, accel)
+    result = simulate_workload(workload, accel)
     naive = naive_simulate(workload, accel, df)
     np.testing.assert_array_equal(result.columns["cycles"], [x[0] for x in naive])
     np.testing.assert_array_equal(result.columns["compute_cycles"], [x[1] for x in naive])

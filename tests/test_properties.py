@@ -7,11 +7,13 @@ import os
 import numpy as np
 from hypothesis import given, settings, strategies as st
 
-from accel_sim import Layer, LayerKind, LutArray, Workload, simulate
+from accel_sim import Layer, LayerKind, LutArray, Workload, simulate_workload
 from accel_sim.config import Residency
 from accel_sim.engine import cost_schedule
 from accel_sim.mapper import map_workload
+from accel_sim import cost_model as cm
 from accel_sim.cost_model import NEAR_TIE
+from accel_sim import mapper
 from naive_sim import make_accelerator, naive_rate
 
 SETTINGS = settings(max_examples=int(os.environ.get("CODESIGN_PROPERTY_EXAMPLES", "50")), deadline=None)
@@ -75,7 +77,7 @@ def dram(result):
 @SETTINGS
 @given(layers(), accelerators())
 def test_physical_bounds(workload, accel):
-    result = simulate(workload, accel)
+    result = simulate_workload(workload, accel)
     cycles = result.columns["cycles"]
     for i in np.flatnonzero(~workload.is_vector):       # cycles >= MACs / (PEs x MACs per PE-cycle)
         b_bits = workload.a_bits[i] if workload.b_is_activation[i] else workload.w_bits[i]
@@ -94,11 +96,11 @@ def test_physical_bounds(workload, accel):
 @given(layers(), accelerators())
 def test_dram_traffic_at_least_compulsory(workload, accel):
     """Weights, inputs and outputs cross DRAM at least once, except what the schedule keeps on chip."""
-    result = simulate(workload, accel)
+    result = simulate_workload(workload, accel)
     assert np.all(dram(result) >= result.schedule.compulsory_bytes() * (1 - 1e-9))
     plain = dataclasses.replace(accel, residency=Residency(), vector_unit=dataclasses.replace(
         accel.vector_unit, on_output_path=False))
-    alone = simulate(workload, plain)
+    alone = simulate_workload(workload, plain)
     b_bits = np.where(workload.b_is_activation, workload.a_bits, workload.w_bits)
     weights_and_outputs = workload.batch * (workload.b_elems * b_bits + workload.o_elems * workload.a_bits) / 8
     assert np.all(dram(alone) >= alone.schedule.compulsory_bytes() * (1 - 1e-9))
@@ -113,10 +115,41 @@ def test_searched_never_slower_than_scalesim(workload, accel):
     inside which the mapper prefers less energy); with fusion and residency the network too."""
     plain = dataclasses.replace(accel, residency=Residency(), vector_unit=dataclasses.replace(
         accel.vector_unit, on_output_path=False))
-    searched = simulate(workload, plain).columns["cycles"]
-    scalesim = simulate(workload, plain, mapping="scalesim").columns["cycles"]
+    searched = simulate_workload(workload, plain).columns["cycles"]
+    scalesim = simulate_workload(workload, plain, mapping="scalesim").columns["cycles"]
     assert np.all(searched <= scalesim * (1 + NEAR_TIE) + 1)
-    assert simulate(workload, accel).cycles <= simulate(workload, accel, mapping="scalesim").cycles * (1 + NEAR_TIE) + 1
+    assert simulate_workload(workload, accel).cycles <= simulate_workload(workload, accel, mapping="scalesim").cycles * (1 + NEAR_TIE) + 1
+
+
+def exhaustive_tiling(sched, i, objective):
+    """Layer i's best tiling ranked over every candidate, none pruned, on the schedule's hardware."""
+    layer, hw = sched.layers[i:i + 1].copy(), sched.hw
+    for attempt in range(2):
+        tm, tn, tk = mapper._candidates(layer[0])
+        size = len(tm) * len(tn) * len(tk) * len(cm.ORDERS)
+        picks, costs = np.empty((size, 4), dtype=np.int64), np.zeros(size, dtype=cm.COST_DTYPE)
+        count = cm.candidate_costs(layer[0], hw[0], tm, tn, tk, np.zeros(1, dtype=cm.TILING_DTYPE), picks, costs)
+        if count:
+            break
+        layer[0]["full_rows"] = False
+    fixed = mapper._fixed_energy(layer, sched.accelerator)[0]
+    return tuple(picks[cm.choose(layer[0], hw[0], costs, count, objective, fixed)])
+
+
+@SETTINGS
+@given(layers(), accelerators(), st.floats(0.05, 20.0), st.floats(0.2, 5.0), st.sampled_from(list(cm.OBJECTIVES)))
+def test_plan_reranked_equals_exhaustive_search(workload, accel, bandwidth_x, clock_x, objective):
+    """A plan drops dominated tilings once and re-ranks the rest for each DRAM speed and clock:
+    the choice is the one ranking every candidate would make."""
+    for variant in (accel, dataclasses.replace(
+            accel, clock_mhz=accel.clock_mhz * clock_x,
+            dram=dataclasses.replace(accel.dram, bandwidth_gbps=accel.dram.bandwidth_gbps * bandwidth_x))):
+        if variant.dram_bytes_per_cycle < 1e-3:
+            continue
+        sched = map_workload(workload, variant, objective=objective)
+        for i in np.flatnonzero(~sched.layers["vector"]):
+            got = tuple(int(sched.tilings[i][f]) for f in ("tm", "tn", "tk", "order"))
+            assert got == exhaustive_tiling(sched, i, cm.OBJECTIVES[objective])
 
 
 @SETTINGS
@@ -137,7 +170,7 @@ def test_fusion_never_adds_dram_bytes(workload, accel):
 def test_every_dataflow_agrees_on_macs(workload, accel):
     expected = np.where(workload.is_vector, 0, workload.m * workload.n * workload.k * workload.batch)
     for df in ("ws", "os", "is", "rs"):
-        result = simulate(workload, accel, dataflow_override=df)
+        result = simulate_workload(workload, accel, dataflow=df)
         np.testing.assert_array_equal(result.columns["macs"], expected)
         assert result.totals.macs == expected.sum()
 
@@ -148,7 +181,7 @@ def test_narrower_operands_never_take_more_compute(workload, accel):
     def at(bits):
         return Workload.from_layers([Layer(n, m=int(m), n=int(k), k=int(k), w_bits=bits, a_bits=bits)
                                      for n, m, k in zip(workload.names, workload.m + 1, workload.k + 1)])
-    compute = [simulate(at(bits), accel, mapping="scalesim").columns["compute_cycles"] for bits in (16, 8, 4, 2)]
+    compute = [simulate_workload(at(bits), accel, mapping="scalesim").columns["compute_cycles"] for bits in (16, 8, 4, 2)]
     for wide, narrow in zip(compute, compute[1:]):
         assert np.all(narrow <= wide)
 
@@ -159,7 +192,7 @@ def test_more_bandwidth_never_slower(workload, accel, factor):
     """Per layer, up to the near-tie band inside which the mapper prefers less energy."""
     faster = dataclasses.replace(accel, dram=dataclasses.replace(
         accel.dram, bandwidth_gbps=accel.dram.bandwidth_gbps * factor))
-    before, after = simulate(workload, accel), simulate(workload, faster)
+    before, after = simulate_workload(workload, accel), simulate_workload(workload, faster)
     assert np.all(after.columns["cycles"] <= before.columns["cycles"] * (1 + NEAR_TIE) + 1)
 
 
@@ -172,7 +205,7 @@ def test_bigger_buffers_never_slower(workload, accel, factor, which):
         return dataclasses.replace(buf, size_kib=buf.size_kib * factor) if which in (name, "all") else buf
     bigger = dataclasses.replace(accel, buffers=dataclasses.replace(
         accel.buffers, **{name: grow(name, buf) for name, buf in accel.buffers.items()}))
-    before, after = simulate(workload, accel, mapping="scalesim"), simulate(workload, bigger, mapping="scalesim")
+    before, after = simulate_workload(workload, accel, mapping="scalesim"), simulate_workload(workload, bigger, mapping="scalesim")
     assert np.all(dram(after) <= dram(before) * (1 + 1e-9))
     plain, plain_big = (dataclasses.replace(a, residency=Residency()) for a in (accel, bigger))
-    assert simulate(workload, plain_big).cycles <= simulate(workload, plain).cycles * (1 + NEAR_TIE) + len(workload)
+    assert simulate_workload(workload, plain_big).cycles <= simulate_workload(workload, plain).cycles * (1 + NEAR_TIE) + len(workload)

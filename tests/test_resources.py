@@ -83,14 +83,14 @@ def test_bram_aspect_ratios_and_uram():
 
 
 def test_uram_takes_big_buffers_when_the_device_has_it():
-    est = estimate_resources("zcu104", "zcu104")
+    est = estimate_resources(load_accelerator("zcu104"), "zcu104")
     assert est.placement == {"ifmap": "uram", "weight": "uram", "ofmap": "bram18k"}
     assert est.used["uram"] == 96 and est.fits
 
 
 def test_packing_table_sets_the_dsp_count():
     # zcu102 preset: 4,096 PEs; w16a16 0.5/PE at 1/DSP, w8a8 1/PE at 2/DSP, w4a4 2/PE at 4/DSP
-    est = estimate_resources("zcu102", "zcu102")
+    est = estimate_resources(load_accelerator("zcu102"), "zcu102")
     assert est.breakdown["pe_array"]["dsp"] == 2048
     # a table promising INT4 at 4 MACs per PE needs twice the DSPs
     greedy = estimate_resources(design(macs_per_cycle={"w8a8": 1, "w4a4": 4}), "zcu102")

@@ -8,7 +8,7 @@ import os
 import numpy as np
 import pytest
 
-from accel_sim import load_accelerator, read_topology, simulate
+from accel_sim import load_accelerator, read_topology, simulate_workload
 
 REF = os.path.join(os.path.dirname(__file__), "reference", "scalesim")
 REPORTS = os.path.join(REF, "vit_b16_gemm_32x32_os")
@@ -25,7 +25,7 @@ def golden():
     # SCALE-Sim ran with InterfaceBandwidth: CALC (it never stalls): give DRAM ample bandwidth.
     ample = dataclasses.replace(accel, dram=dataclasses.replace(accel.dram, bandwidth_gbps=1e6))
     workload = read_topology(os.path.join(REF, "vit_b16_gemm.csv"))
-    return workload, simulate(workload, ample, mapping="scalesim")
+    return workload, simulate_workload(workload, ample, mapping="scalesim")
 
 def test_compute_cycles_match_scalesim_total_cycles(golden):
     workload, result = golden
@@ -65,7 +65,7 @@ def test_conv_and_gemm_cycles_under_every_systolic_dataflow(form):
     for dataflow in ("os", "ws", "is"):
         accel = base.with_dataflow(dataflow)
         accel = dataclasses.replace(accel, dram=dataclasses.replace(accel.dram, bandwidth_gbps=1e6))
-        result = simulate(workload, accel, mapping="scalesim")
+        result = simulate_workload(workload, accel, mapping="scalesim")
         for name, cycles in zip(result.names, result.columns["compute_cycles"]):
             if (name, dataflow) in expected:
                 assert int(cycles) - 1 == expected[(name, dataflow)], (name, dataflow)

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from accel_sim.config import load_accelerator
+from accel_sim.loading import load_accelerator
 from accel_sim.errors import UserError
 from codesign.search.knobs import build_accelerator
 from codesign.search.metrics import Bound, Constraints
@@ -141,7 +141,7 @@ def test_with_overrides_target_fps_and_device():
     ({"accelerator": {"base": "u250", "device": "pynq-z2", "rows": [64, 128]}},
      "no accelerator in the space fits PYNQ-Z2: even the smallest (rows=64) needs 16,640 dsp"),
     ({"compression": {"precision": {"default": ["w3a8"]}}}, "allowed widths: 16, 8, 6, 4, 2, 1"),
-    ({"compression": {"heads": {"keep_ratio": [1.5]}}}, "compression.heads.keep_ratio: 1.5 is not valid"),
+    ({"compression": {"heads": {"keep_ratio": [1.5]}}}, "compression.heads.keep_ratio must be a number in (0, 1], got 1.5"),
     ({"compression": {"heads": {"keep_ratio": [1.0], "keep_per_block": [2]}}}, "not both"),
     ({"compression": {"precision": {"groups": {"a": {"ops": "*.qkv", "widths": "w8a8"},
                                                "b": {"ops": "*.qkv", "widths": "w4a4"}}}}},
@@ -152,7 +152,7 @@ def test_with_overrides_target_fps_and_device():
     ({"fidelity": {"proxy": "l2"}}, "fidelity.proxy 'l2' is not valid"),
     ({"fidelity": {"proxy": "cosine", "finetune": 2}}, "fine-tuning (fidelity.finetune, compression.finetune) "
                                                        "needs labelled data: deit_tiny_patch16_224 has none"),
-    ({"compression": {"precision": {"default": ["w8a8"]}, "finetune": [-1]}}, "compression.finetune: -1 is not valid"),
+    ({"compression": {"precision": {"default": ["w8a8"]}, "finetune": [-1]}}, "compression.finetune must be an integer in [0, 1,000] epochs, got -1"),
 ])
 def test_bad_spaces_are_one_clear_line(changes, message):
     with pytest.raises(UserError) as err:

@@ -12,7 +12,7 @@ import pytest
 from codesign.search.executors import open_executor
 from codesign.search.results_io import read_results
 from codesign.search.sweep import run_sweep
-from codesign.simulation import simulate
+from codesign import simulate
 from test_cli import HERE, assert_one_line_error, codesign
 
 SPACE = {"version": 1, "model": {"name": "deit_tiny_patch16_224"},

@@ -6,8 +6,8 @@ import os
 import pytest
 
 from codesign.frontend import extract
-from codesign.scheduler import layer_dataflows, parse_overrides
-from codesign.simulation import simulate
+from codesign.scheduler import dataflow_per_layer, parse_overrides
+from codesign import simulate
 from test_cli import assert_one_line_error, codesign
 
 REF = os.path.join(os.path.dirname(__file__), "reference", "scalesim")
@@ -42,7 +42,7 @@ def test_attention_operand_is_loaded_at_run_time_under_weight_stationary(deit):
 
 
 def test_dataflow_overrides(deit):
-    per = dict(zip([op.name for op in deit.ops], layer_dataflows(deit, parse_overrides("blocks.*.attn.qk=os,head=is"))))
+    per = dict(zip([op.name for op in deit.ops], dataflow_per_layer(deit, parse_overrides("blocks.*.attn.qk=os,head=is"))))
     assert per["blocks.3.attn.qk"] == "os" and per["head"] == "is" and per["blocks.3.attn.qkv"] is None
     sim = simulate(deit, "zcu102", dataflow="ws", layer_dataflows={"blocks.*.attn.qk": "os"})
     flows = dict(zip(sim.result.names, sim.result.dataflows))

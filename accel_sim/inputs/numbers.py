@@ -4,6 +4,7 @@ Upper bounds keep every product the simulator forms inside int64 and every laten
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -68,6 +69,13 @@ _RUN = {
     "workers": Range(1, 1024, "processes"), "row": Range(0, 10**9),
     "target_fps": Range(0, 1e9, "frames/s", True),
     "dim": Range(1, 1 << 24),                        # one dimension of a SCALE-Sim topology layer
+    # Assumption: recovery fine-tuning after compression runs a few epochs (1-10 in the pruning and
+    # quantisation literature); 1,000 is far above.
+    "finetune": Range(0, 1000, "epochs"),
+    "keep_ratio": Range(0, 1, low_open=True), "mlp_keep_ratio": Range(0, 1, low_open=True),   # kept fractions
+    # An FPGA's resources and memory bandwidth: the largest parts have ~10^7 LUTs and 10^4 GB/s of HBM.
+    "dsp": Range(0, 1 << 30), "bram18k": Range(0, 1 << 30), "uram": Range(0, 1 << 30), "lut": Range(0, 1 << 30),
+    "ff": Range(0, 1 << 30), "ddr_bandwidth_gbps": Range(0, 1e6, "GB/s"), "hbm_bandwidth_gbps": Range(0, 1e6, "GB/s"),
 }
 LIMITS: dict[str, Range] = {**_HW, **_RUN}
 # One simulation counts at most 2^48 (2.8e14) MACs: ~10^4 x ViT-H/14 at 224 px (~167 GMACs, timm);
@@ -84,6 +92,7 @@ def shown(value, limit: int = 40) -> str:
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
+@functools.lru_cache(maxsize=4096)     # every accelerator a sweep builds checks the same fields
 def _range(field: str, integer: bool, minimum, strict, maximum) -> Range:
     name = field.rsplit(".", 1)[-1].rsplit(" ", 1)[-1].lstrip("-").replace("-", "_")   # "x.csv row 3: batch"
     base = LIMITS.get(name, DEFAULT_INT if integer else DEFAULT_FLOAT)

@@ -15,6 +15,12 @@ def expect(name: str, value, kinds: tuple, accepts: str, optional: bool = True):
     raise UserError(f"{name}={shown(value)} ({type(value).__name__}) is not valid: give {accepts}")
 
 
+def flag_arg(name: str, value) -> bool:
+    if not isinstance(value, bool):
+        raise UserError(f"{name}={shown(value)} ({type(value).__name__}) is not valid: give True or False")
+    return value
+
+
 def model_arg(value) -> None:
     from codesign.ir import Graph
     expect("model", value, (str, os.PathLike, Graph), "a timm model name, 'pkg.module:factory', a Graph or a "

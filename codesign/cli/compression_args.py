@@ -4,14 +4,12 @@ Specs are parsed when the command line is (a bad one exits 2 before any model is
 """
 from __future__ import annotations
 
-import dataclasses
+import contextlib
 import sys
 import warnings
 
 from codesign.cli.arg_types import typed
-from codesign.ir import Graph
-from codesign.transforms import (PrecisionPolicy, PrunePlan, apply_precision, apply_pruning, parse_precision,
-                                 parse_prune)
+from codesign.transforms import Compression, PolicyWarning, parse_precision, parse_prune
 from codesign.transforms.prune import IMPORTANCE_SCORES
 
 SHOWN_WARNINGS = 5      # rules that match nothing: the first few, then a count
@@ -32,36 +30,24 @@ def add_compression_arguments(parser) -> None:
     group.add_argument("--prune-importance", choices=IMPORTANCE_SCORES, default=None,
                        help="how heads and MLP units are ranked on the real model: weight l1 norm, or "
                             "first-order taylor on labelled data (default: taylor when there are labels)")
+    group.add_argument("--verify-ir", action="store_true",
+                       help="check the IR after each compression pass (shapes, GEMM views, MAC totals, what "
+                            "the pass must keep); a broken invariant is reported as a bug")
 
 
-def compression_choices(args) -> tuple[PrecisionPolicy | None, PrunePlan | None]:
-    """The parsed precision policy and pruning plan (None when not asked for)."""
-    plan = args.prune_heads
-    if args.prune_mlp is not None:
-        plan = dataclasses.replace(plan or PrunePlan(), mlp_keep_ratio=args.prune_mlp)
-    if args.prune_importance is not None and plan is not None:
-        plan = dataclasses.replace(plan, importance=args.prune_importance)
-    return args.precision, plan
+def compression_of(args) -> Compression:
+    """The Compression the options ask for (Compression() when none)."""
+    return Compression.of(args.precision, args.prune_heads, args.prune_mlp, args.prune_importance)
 
 
-def compression_summary(args) -> dict:
-    """{"precision", "prune_heads", "mlp_keep_ratio"}: canonical specs, None where not asked for."""
-    policy, plan = compression_choices(args)
-    return {"precision": policy.spec if policy else None, **(plan or PrunePlan()).to_dict()}
-
-
-def apply_compression(graph: Graph, args) -> Graph:
-    """Pruning, then precision; rules that match no op are reported on stderr, one line each."""
-    policy, plan = compression_choices(args)
+@contextlib.contextmanager
+def reported_policy_warnings():
+    """Precision rules that match no op, reported on stderr when the block ends: the first few, then a count."""
     with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        if plan is not None:
-            graph = apply_pruning(graph, plan)
-        if policy is not None:
-            graph = apply_precision(graph, policy)
-    lines = [str(warning.message).splitlines()[0] for warning in caught]
+        warnings.simplefilter("always", PolicyWarning)
+        yield
+    lines = [str(w.message).splitlines()[0] for w in caught if issubclass(w.category, PolicyWarning)]
     for line in lines[:SHOWN_WARNINGS]:
         sys.stderr.write(f"codesign: warning: {line}\n")
     if len(lines) > SHOWN_WARNINGS:
         sys.stderr.write(f"codesign: warning: ... and {len(lines) - SHOWN_WARNINGS:,} more rules that match no op\n")
-    return graph

@@ -1,7 +1,7 @@
 """`codesign emit-hls MODEL --accel PRESET --device BOARD --precision SPEC -o DIR`: a Vitis HLS project.
 
 Or `--from-results FILE --row N`: the design point of one sweep/search result row (see
-codesign/hls/results.py for the columns read). Flags given on the command line win over the row.
+codesign/search/row_design.py for the columns read). Flags given on the command line win over the row.
 """
 from __future__ import annotations
 
@@ -50,8 +50,11 @@ def _design_point(args) -> dict:
     if args.from_results is not None:
         if args.row is None:
             raise UserError("--from-results needs --row N (0-based)")
-        from codesign.hls.results import design_point_from_row
-        point = design_point_from_row(args.from_results, args.row)
+        from codesign.search.row_design import design_from_row
+        design = design_from_row(args.from_results, args.row)
+        point = {"model": design.model, "accel": design.accelerator, "device": design.device,
+                 "precision": design.compression.precision, "prune_heads": design.compression.pruning,
+                 "input_size": design.input_size, "batch": design.batch}
     elif args.row is not None:
         raise UserError("--row needs --from-results FILE")
     given = {"model": args.model, "accel": args.accel, "device": args.device, "dataflow": args.dataflow,
@@ -64,10 +67,10 @@ def _design_point(args) -> dict:
 
 
 def _default_device(accel) -> str:
-    from accel_sim.config import load_accelerator
+    from accel_sim.loading import load_accelerator
     from accel_sim.devices import get_device
 
-    name = load_accelerator(accel).name.split("-row")[0]
+    name = load_accelerator(accel).name
     try:
         return get_device(name).name
     except UserError:

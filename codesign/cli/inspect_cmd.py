@@ -8,7 +8,7 @@ import json
 import time
 
 from codesign.cli.arg_types import int_option
-from codesign.cli.compression_args import add_compression_arguments, apply_compression, compression_summary
+from codesign.cli.compression_args import add_compression_arguments, compression_of, reported_policy_warnings
 from codesign.report import human, table, to_csv
 
 CSV_HEADERS = ["name", "kind", "block", "output_shape", "macs", "params", "weight_elems", "in_elems",
@@ -40,17 +40,19 @@ def run(args) -> int:
     start = time.perf_counter()
     graph = extract(args.model, input_size=args.input_size, batch=args.batch)
     seconds = time.perf_counter() - start
-    graph = apply_compression(graph, args)
+    compression = compression_of(args)
+    with reported_policy_warnings():
+        graph = compression.apply(graph, args.verify_ir or None)
     if args.json:
         data = graph.to_dict()
-        data["compression"] = compression_summary(args)
+        data["compression"] = compression.to_dict()
         data["timing"] = {"extract_s": round(seconds, 4)}
         print(json.dumps(data, indent=1))
     elif args.csv:
         print(to_csv(CSV_HEADERS, [_csv_row(op) for op in graph.ops]), end="")
     else:
         print(render(graph, summary_only=args.summary))
-        chosen = {k: v for k, v in compression_summary(args).items() if v is not None}
+        chosen = {k: v for k, v in compression.to_dict().items() if v is not None}
         if chosen:
             print("\ncompression: " + ", ".join(f"{k} {v}" for k, v in chosen.items()))
         print(f"\nextracted in {seconds:.2f} s")

@@ -9,7 +9,7 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from accel_sim.config import list_presets, load_accelerator
+    from accel_sim.loading import list_presets, load_accelerator
 
     if args.show:
         import yaml

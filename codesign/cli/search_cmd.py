@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 from codesign.cli.arg_types import float_option, int_option
-from codesign.cli.sweep_cmd import add_output_arguments, check_outputs, show_progress
+from codesign.cli.sweep_cmd import add_output_arguments, check_outputs, front_plots, show_progress
 
 
 def add_parser(sub) -> None:
@@ -40,12 +40,7 @@ def run(args) -> int:
     result = run_search(args.space, args.trials, seed=args.seed, storage=args.storage, study_name=args.study_name,
                         target_fps=args.target_fps, device=args.device, population=args.population,
                         results=args.results, quiet=not show_progress())
-    plots = []
-    if args.plot:
-        from codesign.search.plots import write_front_plots
-        from codesign.search.results_io import read_results
-        _, rows = read_results(result.results_path)
-        plots = write_front_plots(rows, result.front, result.objectives, args.plot)
+    plots = front_plots(args, result)
     missed = result.target is not None and not result.target.met
     if args.json:
         print(json.dumps({**result.to_dict(), "plots": plots}, indent=1))

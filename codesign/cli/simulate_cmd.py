@@ -8,8 +8,7 @@ from __future__ import annotations
 import json
 
 from accel_sim.errors import UserError
-from codesign.cli.compression_args import (add_compression_arguments, apply_compression,
-                                           compression_choices, compression_summary)
+from codesign.cli.compression_args import add_compression_arguments, compression_of, reported_policy_warnings
 from codesign.cli.inspect_cmd import add_model_arguments
 from codesign.report import human, table, to_csv
 
@@ -58,34 +57,25 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from codesign.boundary.figures import check_figures
+    import codesign
     from codesign.boundary.outputs import check_output_dir
     from codesign.scheduler import parse_overrides
-    from codesign.simulation import is_topology_file, simulate
+    from codesign.simulation import FidelityOptions, is_topology_file
 
-    for flag in ("checkpoint", "calibration", "evaluator"):
-        if getattr(args, flag) is not None and not args.fidelity:
-            raise UserError(f"--{flag} has an effect only with --fidelity; add --fidelity or drop --{flag}")
+    options = {"checkpoint": args.checkpoint, "dataset": args.dataset, "calibration": args.calibration,
+               "evaluator": args.evaluator, "finetune": args.finetune}
+    FidelityOptions.asked(args.fidelity, lambda name: "--" + name, **options)    # in the command's words
     if is_topology_file(args.model) and (args.input_size is not None or args.batch != 1):
         raise UserError("--input-size and --batch need a model; a SCALE-Sim topology states its own layers")
     if args.plot:
         check_output_dir(args.plot, "--plot")
-    policy, plan = compression_choices(args)
-    compress = (lambda graph: apply_compression(graph, args)) if (policy or plan) else None
-    sim = simulate(args.model, args.accel, dataflow=args.dataflow,
-                   layer_dataflows=parse_overrides(args.layer_dataflow),
-                   input_size=args.input_size, batch=args.batch, device=args.device, compress=compress,
-                   mapping=args.mapping, objective=args.objective)
-    sim.extras["compression"] = compression_summary(args)
-    if args.fidelity:
-        from codesign.fidelity import evaluate
-        from codesign.progress import step
-        with step("measuring fidelity"):
-            fid = evaluate(args.model, policy, plan, input_size=sim.graph.input_shape[1:] if sim.graph else None,
-                           checkpoint=args.checkpoint, dataset=args.dataset, calibration=args.calibration,
-                           evaluator=args.evaluator, finetune=args.finetune)
-        sim.extras["fidelity"] = fid.to_dict()
-    check_figures(sim.result.to_dict(), f"simulating {sim.model} on {sim.accelerator.name}")
+    compression = compression_of(args)
+    with reported_policy_warnings():
+        sim = codesign.simulate(args.model, args.accel, dataflow=args.dataflow,
+                                layer_dataflows=parse_overrides(args.layer_dataflow), input_size=args.input_size,
+                                batch=args.batch, device=args.device, precision=compression.precision,
+                                prune_heads=compression.pruning, mapping=args.mapping, objective=args.objective,
+                                fidelity=args.fidelity, verify_ir=args.verify_ir or None, **options)
     if args.plot:
         from codesign.plots import write_plots
         try:
@@ -99,8 +89,8 @@ def run(args) -> int:
         print(to_csv(CSV_FIELDS, [[row[f] for f in CSV_FIELDS] for row in rows]), end="")
     else:
         print(render(sim, summary_only=args.summary))
-        if "fidelity" in sim.extras:
-            print(render_fidelity(sim.extras["fidelity"]))
+        if sim.fidelity is not None:
+            print(render_fidelity(sim.fidelity.to_dict()))
         if args.plot:
             print("plots: " + ", ".join(written))
     return 0
@@ -140,8 +130,8 @@ def render(sim, summary_only: bool = False) -> str:
         f"{t['cycles'] / max(roof['roofline_cycles'], 1):.2f}x the bound",
         "time        extract {extract_s:.2f} s, schedule {schedule_s:.3f} s, simulate {simulate_s:.3f} s".format(
             **sim.timing)]))
-    if "resources" in sim.extras:
-        parts.append(render_resources(sim.extras["resources"]))
+    if sim.resources is not None:
+        parts.append(render_resources(sim.resources.to_dict()))
     return "\n\n".join(parts)
 
 

@@ -25,6 +25,16 @@ def check_outputs(args) -> None:
         check_output_file(args.results, "-o/--results")
 
 
+def front_plots(args, result) -> list[str]:
+    """The --plot files of a sweep or search result (none without --plot)."""
+    if not args.plot:
+        return []
+    from codesign.search.plots import write_front_plots
+    from codesign.search.results_io import read_results
+    _, rows = read_results(result.results_path)
+    return write_front_plots(rows, result.front, result.objectives, args.plot)
+
+
 def show_progress() -> bool:
     """A progress bar only on a terminal and without --quiet, like the other commands' progress lines."""
     from codesign.progress import enabled
@@ -53,17 +63,12 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from codesign.search.pareto import front_table
-    from codesign.search.results_io import read_results
     from codesign.search.sweep import run_sweep
 
     check_outputs(args)
     result = run_sweep(args.space, args.results, samples=args.samples, seed=args.seed, workers=args.workers,
                        dask=args.dask, device=args.device, quiet=not show_progress())
-    plots = []
-    if args.plot:
-        from codesign.search.plots import write_front_plots
-        _, rows = read_results(result.results_path)
-        plots = write_front_plots(rows, result.front, result.objectives, args.plot)
+    plots = front_plots(args, result)
     if args.json:
         print(json.dumps({**result.to_dict(), "plots": plots}, indent=1))
         return 0

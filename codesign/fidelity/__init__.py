@@ -98,8 +98,7 @@ def evaluate(model: str, precision: PrecisionPolicy | str | None = None,
     plan = pruning if isinstance(pruning, PrunePlan) else (
         parse_prune(pruning) if pruning is not None else PrunePlan())
     check_int(samples, "fidelity samples")
-    if isinstance(finetune, bool) or not isinstance(finetune, int) or finetune < 0:
-        raise UserError(f"--finetune {finetune!r} is not valid: give a number of epochs >= 0")
+    check_int(finetune, "--finetune")
     if ranges not in RANGE_METHODS:
         raise UserError(f"activation ranges {ranges!r} is not valid; give one of {', '.join(RANGE_METHODS)}")
     ref = reference_model(model)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from accel_sim.config import Accelerator
 from accel_sim.cost_model import DIM_K, DIM_M, DIM_N, ORDERS
 from accel_sim.devices import Device
-from accel_sim.results import SimResult
+from accel_sim.sim_result import SimResult
 from codesign.errors import UserError
 from codesign.hls.golden import LN_BETA_BITS, LN_GAMMA_BITS, MULT_BITS
 from codesign.hls.layout import Stored, stored

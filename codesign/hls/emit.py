@@ -2,7 +2,6 @@
 project directory: generated headers, the hand-written kernel library, testbench, Tcl, README."""
 from __future__ import annotations
 
-import dataclasses
 import fnmatch
 import json
 from dataclasses import dataclass, field
@@ -10,8 +9,9 @@ from importlib import resources
 
 import numpy as np
 
-from accel_sim.config import Accelerator, load_accelerator
+from accel_sim.config import Accelerator
 from accel_sim.cost_model import ORDERS
+from accel_sim.loading import load_accelerator
 from accel_sim.devices import Device, get_device
 from codesign.errors import UserError
 from codesign.hls import golden
@@ -21,7 +21,7 @@ from codesign.hls.support import check_exp_impl, check_supported, fold_batchnorm
 from codesign.hls.tbdata import TbCase, make_case
 from codesign.hls.writer import ProjectWriter
 from codesign.ir import Graph
-from codesign.transforms import PrecisionPolicy, PrunePlan, apply_precision, apply_pruning, parse_precision, parse_prune
+from codesign.transforms import Compression, PrunePlan
 
 LIB_FILES = ("cs_base.h", "cs_pack.h", "cs_binary.h", "cs_pe_array.h", "cs_buffers.h", "cs_gemm.h",
              "cs_vector_unit.h")
@@ -65,18 +65,9 @@ def select_ops(graph: Graph, globs: list[str], flag: str = "--layers") -> list:
 
 
 def _compress(graph: Graph, precision, prune_heads, prune_mlp) -> tuple[Graph, str, dict]:
-    policy = parse_precision(precision) if isinstance(precision, str) else precision
-    plan = prune_heads if isinstance(prune_heads, PrunePlan) else (
-        parse_prune(heads=prune_heads) if prune_heads is not None else None)
-    if prune_mlp is not None:
-        ratio = prune_mlp if isinstance(prune_mlp, float) else parse_prune(mlp=prune_mlp).mlp_keep_ratio
-        plan = dataclasses.replace(plan or PrunePlan(), mlp_keep_ratio=ratio)
-    if plan is not None:
-        graph = apply_pruning(graph, plan)
-    if isinstance(policy, PrecisionPolicy):
-        graph = apply_precision(graph, policy)
-    spec = policy.spec if isinstance(policy, PrecisionPolicy) else "as extracted (16-bit)"
-    return graph, spec, (plan or PrunePlan()).to_dict()
+    compression = Compression.of(precision, prune_heads, prune_mlp)
+    spec = compression.precision_spec or "as extracted (16-bit)"
+    return compression.apply(graph), spec, (compression.pruning or PrunePlan()).to_dict()
 
 
 def _tb_entries(table: LayerTable, tb_layers) -> list:
@@ -146,7 +137,8 @@ def emit_hls(model, accel: str | Accelerator = "zcu102", device: str | Device = 
     `mapping` names the Schedule whose tiles (m, n and k, loop order) are emitted: "hls" (the
     simulator's mapping of these templates: no fusion, no residency) or "searched".
     """
-    from codesign.simulation import simulate
+    from accel_sim.engine import cost_schedule
+    from codesign.scheduler import schedule
 
     accelerator = load_accelerator(accel)
     if dataflow is not None:
@@ -165,7 +157,7 @@ def emit_hls(model, accel: str | Accelerator = "zcu102", device: str | Device = 
     check_exp_impl(accelerator, selected)
     if mapping not in ("hls", "searched"):
         raise UserError(f"--mapping {mapping!r} cannot be emitted: use hls or searched")
-    sim = simulate(graph, accelerator, layer_dataflows=layer_dataflows, mapping=mapping).result
+    sim = cost_schedule(schedule(graph, accelerator, None, layer_dataflows, mapping))
     whole = not globs
     if whole and tb_layers is not None:
         raise UserError("--tb-layers picks the layers of a --layers subset; the whole network runs in one testbench")

@@ -9,26 +9,27 @@ from dataclasses import dataclass
 
 from accel_sim.config import Accelerator
 from accel_sim.devices import RESOURCE_ORDER
-from accel_sim.engine import simulate
+from accel_sim.engine import simulate_workload
 from accel_sim.errors import UserError
-from accel_sim.resources import estimate_resources
+from accel_sim.resources import estimate_resources, resource_inputs
 from accel_sim.workload import Workload
 from codesign.boundary.figures import figure_problem
 from codesign.search.knobs import build_accelerator
 from codesign.search.metrics import DEVICE_COLUMNS, FIDELITY_COLUMNS, HARDWARE_METRICS
-from codesign.search.point import DesignPoint, canonical_json, content_hash
+from codesign.hashing import canonical_json, content_hash
+from codesign.search.point import SpacePoint
 from codesign.search.schema import CompressionChoice, FidelitySpec, ModelSpec
 
 _MEMO_LIMIT = 20_000
 _accelerators: dict = {}     # per worker process: hardware values -> Accelerator
-_resources: dict = {}        # (hardware values, device) -> resource columns
+_resources: dict = {}        # (what resources depend on, device) -> resource columns
 
 
 def hardware_metrics(workload: Workload, accel: Accelerator, device: str | None) -> dict:
     """Latency, energy, traffic (and resources on `device`); {"error": ...} if it cannot run."""
     out: dict = {}
     try:
-        sim = simulate(workload, accel)
+        sim = simulate_workload(workload, accel)
         totals = sim.totals          # summed once (each SimResult property would sum again)
         energy_mj = totals.energy_pj * 1e-9
         out = {"latency_ms": sim.latency_ms, "fps": sim.fps, "energy_mj": energy_mj,
@@ -83,7 +84,8 @@ def run_sim_task(task: SimTask) -> list[tuple[str, dict]]:
         device = values.get("device")
         metrics = hardware_metrics(task.workload, accel, None)
         if device is not None:
-            metrics.update(_memo(_resources, (hw_key, device), lambda: resource_columns(accel, device)))
+            metrics.update(_memo(_resources, (resource_inputs(accel), device),
+                                 lambda: resource_columns(accel, device)))
         out.append((key, metrics))
     return out
 
@@ -115,23 +117,35 @@ def measure_fidelity(model: ModelSpec, spec: FidelitySpec, choice: CompressionCh
 
 
 def build_workload(graph, choice: CompressionChoice) -> Workload:
-    """Pruning, then precision, then the mapping onto engine layers (the dataflow is the accelerator's)."""
+    """The compression (pruning, then precision), then the mapping onto engine layers (the
+    dataflow is the accelerator's)."""
     from codesign.scheduler import lower
-    from codesign.transforms import PolicyWarning, apply_precision, apply_pruning
+    from codesign.transforms import Compression, PolicyWarning
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PolicyWarning)
-        if choice.plan.prunes_heads or choice.plan.mlp_keep_ratio is not None:
-            graph = apply_pruning(graph, choice.plan)
-        graph = apply_precision(graph, choice.policy)
+        graph = Compression(choice.policy, choice.plan).apply(graph)
     return lower(graph)
 
 
 # --- rows ------------------------------------------------------------------------------------
 
+def _context_columns(space) -> dict:
+    """What a row needs besides its knobs to name its design point (codesign/search/row_design.py),
+    where the space differs from the defaults: the model's input size and batch, unscaled ports."""
+    out = {}
+    if space.model.input_size:
+        out["input_size"] = ",".join(str(v) for v in space.model.input_size)
+    if space.model.batch != 1:
+        out["batch"] = space.model.batch
+    if not space.scale_ports:
+        out["scale_ports"] = False
+    return out
+
+
 def result_columns(space) -> list[str]:
     """Every column of a results row for `space`, in order."""
-    cols = ["hash", "model", *(k.name for k in space.knobs)]
+    cols = ["hash", "model", *_context_columns(space), *(k.name for k in space.knobs)]
     if space.has_compression:
         cols += ["precision", "prune_heads"]
     cols += list(HARDWARE_METRICS)
@@ -142,10 +156,10 @@ def result_columns(space) -> list[str]:
     return cols + ["feasible", "violation", "error", "objectives"]
 
 
-def make_row(space, point: DesignPoint, choice: CompressionChoice, hw: dict, fid: dict | None) -> dict:
+def make_row(space, point: SpacePoint, choice: CompressionChoice, hw: dict, fid: dict | None) -> dict:
     """The results row of `point`: knobs, metrics, and whether it meets the space's constraints.
     `fid` None with a space that measures fidelity: not measured (the point already fails in hardware)."""
-    row = {"hash": point.key, "model": space.model.name, **point.as_dict()}
+    row = {"hash": point.key, "model": space.model.name, **_context_columns(space), **point.as_dict()}
     if space.has_compression:
         row["precision"], row["prune_heads"] = choice.precision_spec, choice.heads_spec
     row.update({name: hw.get(name) for name in HARDWARE_METRICS})
@@ -185,13 +199,13 @@ class Evaluator:
         return _memo(self._fidelity, choice.key,
                      lambda: measure_fidelity(self.space.model, self.space.fidelity, choice, self.graph))
 
-    def hardware(self, point: DesignPoint) -> tuple[CompressionChoice, dict]:
+    def hardware(self, point: SpacePoint) -> tuple[CompressionChoice, dict]:
         choice = self.space.compression_of(point)
         values = self.space.hardware_values(point)
         self.simulations += 1
         return choice, hardware_metrics(self.workload(choice), self.space.accelerator_of(point), values.get("device"))
 
-    def row(self, point: DesignPoint, lazy_fidelity: bool = False) -> dict:
+    def row(self, point: SpacePoint, lazy_fidelity: bool = False) -> dict:
         """The point's row. With `lazy_fidelity`, fidelity is not measured for a point that already
         violates a hardware-side constraint (it is infeasible whatever its fidelity)."""
         if point.key in self.rows:

@@ -5,6 +5,7 @@ Torch-free: sweep workers build every accelerator variant from the base with `da
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass
 
 from accel_sim.config import Accelerator, parse_dataflow
@@ -57,10 +58,18 @@ def _scaled(value: float, ratio: float) -> int:
     return max(1, int(round(value * ratio)))
 
 
+# The parts of a variant are memoised: a sweep builds thousands of accelerators from a few dozen
+# distinct PE arrays, buffers and vector units, and each part validates itself when built.
+@functools.lru_cache(maxsize=4096)
 def _scale_buffer(buf, ratio: float):
     return dataclasses.replace(buf, banks=_scaled(buf.banks, ratio),
                                read_bw_words_per_cycle=max(1.0, buf.read_bw_words_per_cycle * ratio),
                                write_bw_words_per_cycle=max(1.0, buf.write_bw_words_per_cycle * ratio))
+
+
+@functools.lru_cache(maxsize=4096)
+def _replace(part, **changes):
+    return dataclasses.replace(part, **changes)
 
 
 def build_accelerator(base: Accelerator, values: dict, scale_ports: bool) -> Accelerator:
@@ -83,13 +92,13 @@ def build_accelerator(base: Accelerator, values: dict, scale_ports: bool) -> Acc
     sizes = {"ifmap": ifmap, "weight": weight, "ofmap": ofmap}
     for name in sizes:
         if f"{name}_kib" in values:
-            sizes[name] = dataclasses.replace(sizes[name], size_kib=values[f"{name}_kib"])
+            sizes[name] = _replace(sizes[name], size_kib=values[f"{name}_kib"])
     lanes = values.get("vector_lanes", lanes)
-    pe = dataclasses.replace(pe, rows=rows, cols=cols, dataflow=values.get("dataflow", pe.dataflow))
+    pe = _replace(pe, rows=rows, cols=cols, dataflow=values.get("dataflow", pe.dataflow))
     dram = base.dram
     if "dram_bandwidth_gbps" in values:
-        dram = dataclasses.replace(dram, bandwidth_gbps=values["dram_bandwidth_gbps"])
+        dram = _replace(dram, bandwidth_gbps=values["dram_bandwidth_gbps"])
     return dataclasses.replace(
-        base, name=f"{base.name}-variant", pe_array=pe, buffers=type(bufs)(**sizes), dram=dram,
+        base, pe_array=pe, buffers=_replace(bufs, **sizes), dram=dram,
         clock_mhz=values.get("clock_mhz", base.clock_mhz),
-        vector_unit=dataclasses.replace(base.vector_unit, lanes=lanes))
+        vector_unit=_replace(base.vector_unit, lanes=lanes))

@@ -1,27 +1,14 @@
-"""A design point: one value per knob of a space, frozen, named by a content hash.
-
-The hash is sha256 over canonical JSON (sorted keys, no whitespace), stable across processes and runs.
-"""
+"""A point of a design space: one value per knob, frozen, named by a content hash
+(codesign/hashing.py). codesign/design.py's DesignPoint is what such a point means."""
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass, field
 
-KEY_CHARS = 16      # hex digits of the point hash kept in results files (64 bits)
-
-
-def canonical_json(data) -> str:
-    """The one text form that is hashed: sorted keys, no spaces, no NaN or infinity."""
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
-
-
-def content_hash(data, chars: int = KEY_CHARS) -> str:
-    return hashlib.sha256(canonical_json(data).encode()).hexdigest()[:chars]
+from codesign.hashing import content_hash
 
 
 @dataclass(frozen=True)
-class DesignPoint:
+class SpacePoint:
     """Knob values in the space's knob order, and the hash of the space's fixed context (model,
     base accelerators, fidelity settings): the same values in another context are another point."""
     values: tuple[tuple[str, object], ...]

@@ -4,7 +4,6 @@
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -12,7 +11,7 @@ from accel_sim.errors import UserError
 from accel_sim.inputs import check_int, check_number
 from accel_sim.inputs import read_yaml
 from codesign.search.metrics import METRICS, Bound, Constraints, metric
-from codesign.search.point import content_hash
+from codesign.hashing import content_hash
 from codesign.transforms.precision import Bits, PrecisionPolicy, Rule
 from codesign.transforms.prune import PrunePlan
 
@@ -144,11 +143,10 @@ def _widths(raw, field: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _ratio(value, field: str, what: str) -> float:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if not ok or not 0 < value <= 1:
-        raise UserError(f"{field}: {value!r} is not valid; give the fraction of {what} to keep, in (0, 1]")
-    return float(value)
+def _knob(name: str, values, check, field: str | None = None) -> Knob:
+    """A compression knob `name` over `values` (one or a list), each checked by `check(value, field)`."""
+    field = field or f"compression.{name}"
+    return Knob.of(name, tuple(check(v, field) for v in _as_list(values)), "compression", field)
 
 
 def parse_compression(data) -> dict:
@@ -184,27 +182,17 @@ def parse_compression(data) -> dict:
     if len(heads) > 1:
         raise UserError("compression.heads: give keep_ratio (one ratio for every attention) or keep_per_block "
                         "(a count per attention), not both")
+    ratio = lambda value, field: float(check_number(value, field))       # noqa: E731
     if "keep_ratio" in heads:
-        field = "compression.heads.keep_ratio"
-        ratios = tuple(_ratio(v, field, "heads") for v in _as_list(heads["keep_ratio"]))
-        out["heads_ratio"] = Knob.of("heads.keep_ratio", ratios, "compression", field)
+        out["heads_ratio"] = _knob("heads.keep_ratio", heads["keep_ratio"], ratio)
     if "keep_per_block" in heads:
-        field = "compression.heads.keep_per_block"
-        counts = _as_list(heads["keep_per_block"])
-        for c in counts:
-            check_int(c, field, maximum=MAX_HEADS)
-        out["heads_per_block"] = Knob.of("heads", tuple(counts), "compression", field).choices
+        out["heads_per_block"] = _knob("heads", heads["keep_per_block"],
+                                       lambda value, field: check_int(value, field, maximum=MAX_HEADS),
+                                       "compression.heads.keep_per_block").choices
     if "mlp_keep_ratio" in data:
-        field = "compression.mlp_keep_ratio"
-        ratios = tuple(_ratio(v, field, "MLP hidden units") for v in _as_list(data["mlp_keep_ratio"]))
-        out["mlp_ratio"] = Knob.of("mlp_keep_ratio", ratios, "compression", field)
+        out["mlp_ratio"] = _knob("mlp_keep_ratio", data["mlp_keep_ratio"], ratio)
     if "finetune" in data:
-        field = "compression.finetune"
-        epochs = _as_list(data["finetune"])
-        for e in epochs:
-            if isinstance(e, bool) or not isinstance(e, int) or e < 0:
-                raise UserError(f"{field}: {e!r} is not valid; give fine-tuning epochs >= 0")
-        out["finetune"] = Knob.of("finetune", tuple(epochs), "compression", field)
+        out["finetune"] = _knob("finetune", data["finetune"], check_int)
     return out
 
 
@@ -281,9 +269,7 @@ def parse_fidelity(data) -> FidelitySpec:
                              "proxy"))
     samples = check_int(data.get("samples", 16), "fidelity.samples")
     seed = check_int(data.get("seed", 0), "fidelity.seed")
-    finetune = data.get("finetune", 0)
-    if isinstance(finetune, bool) or not isinstance(finetune, int) or finetune < 0:
-        raise UserError(f"fidelity.finetune {finetune!r} is not valid; give a number of epochs >= 0")
+    finetune = check_int(data.get("finetune", 0), "fidelity.finetune")
     if data.get("proxy") not in (None, "cosine"):
         raise UserError(f"fidelity.proxy {data.get('proxy')!r} is not valid; the one proxy is cosine")
     texts = {}

@@ -1,6 +1,6 @@
 """Design spaces in YAML (version 1): validated whole first, then built into a frozen `DesignSpace`.
 
-The space knows its knobs, enumerates or samples `DesignPoint`s, and turns a point into an
+The space knows its knobs, enumerates or samples `SpacePoint`s, and turns a point into an
 Accelerator (+ device) and a compression choice. Torch-free; `bind(graph)` checks it against the model.
 """
 from __future__ import annotations
@@ -12,14 +12,18 @@ import random
 from dataclasses import dataclass
 from functools import cached_property
 
-from accel_sim.config import Accelerator, load_accelerator
+from accel_sim.config import Accelerator
+from accel_sim.loading import load_accelerator
 from accel_sim.devices import get_device
 from accel_sim.errors import UserError
 from accel_sim.inputs import check_int, check_number
 from accel_sim.resources import estimate_resources
+from codesign.design import DesignPoint
+from codesign.hashing import content_hash
 from codesign.search.knobs import DEFAULT_BASE, HARDWARE_KNOBS, build_accelerator
 from codesign.search.metrics import METRICS, Bound, Constraints, metric
-from codesign.search.point import DesignPoint, content_hash
+from codesign.search.point import SpacePoint
+from codesign.transforms.compression import Compression
 from codesign.search.schema import (CompressionChoice, FidelitySpec, Knob, ModelSpec, PrecisionGroup,
                                     parse_compression, parse_constraints, parse_fidelity, parse_model,
                                     parse_objectives, read_space_file, require_mapping)
@@ -103,7 +107,7 @@ class DesignSpace:
                              "fidelity": self.fidelity.to_dict() if self.measures_fidelity else None})
 
     # --- points ----------------------------------------------------------------------------
-    def point(self, values: dict) -> DesignPoint:
+    def point(self, values: dict) -> SpacePoint:
         """The point with these knob values (every knob, each one of its choices)."""
         missing = [k.name for k in self.knobs if k.name not in values]
         extra = sorted(set(values) - {k.name for k in self.knobs})
@@ -112,9 +116,9 @@ class DesignSpace:
         for knob in self.knobs:
             if values[knob.name] not in knob.choices:
                 raise UserError(f"design point: {knob.name}={values[knob.name]!r} is not one of {list(knob.choices)}")
-        return DesignPoint(tuple((k.name, values[k.name]) for k in self.knobs), self.context)
+        return SpacePoint(tuple((k.name, values[k.name]) for k in self.knobs), self.context)
 
-    def point_at(self, index: int) -> DesignPoint:
+    def point_at(self, index: int) -> SpacePoint:
         """Point `index` of the grid (mixed radix, the last hardware knob fastest)."""
         values = {}
         for knob in reversed(self._grid_knobs):
@@ -122,13 +126,13 @@ class DesignSpace:
             values[knob.name] = knob.choices[digit]
         return self.point(values)
 
-    def grid(self) -> list[DesignPoint]:
+    def grid(self) -> list[SpacePoint]:
         if self.size > GRID_LIMIT:
             raise UserError(f"the space has {self.size:,} points, more than a grid sweep takes "
                             f"({GRID_LIMIT:,}); sample it with --samples N")
         return [self.point_at(i) for i in range(self.size)]
 
-    def sample(self, count: int, seed: int) -> list[DesignPoint]:
+    def sample(self, count: int, seed: int) -> list[SpacePoint]:
         """`count` distinct points drawn uniformly with `seed` (all of them, in grid order, if fewer)."""
         check_int(count, "--samples", maximum=10**9)
         if count >= self.size:
@@ -137,27 +141,35 @@ class DesignSpace:
         return [self.point_at(i) for i in sorted(picks)]
 
     # --- what a point means ----------------------------------------------------------------
-    def hardware_values(self, point: DesignPoint) -> dict:
+    def hardware_values(self, point: SpacePoint) -> dict:
         values = {k.name: point[k.name] for k in self.hardware}
         values.setdefault("base", self.bases[0][0])
         return values
 
-    def accelerator_of(self, point: DesignPoint) -> Accelerator:
+    def accelerator_of(self, point: SpacePoint) -> Accelerator:
         values = self.hardware_values(point)
         return build_accelerator(dict(self.bases)[values["base"]], values, self.scale_ports)
+
+    def design_of(self, point: SpacePoint) -> DesignPoint:
+        """What `point` means: the model, its compression and the accelerator the knobs build."""
+        choice = self.compression_of(point)
+        return DesignPoint(model=self.model.name, accelerator=self.accelerator_of(point),
+                           compression=Compression(choice.policy, choice.plan),
+                           device=self.hardware_values(point).get("device"), input_size=self.model.input_size,
+                           batch=self.model.batch)
 
     @cached_property
     def _choices(self) -> dict:
         return {}
 
-    def compression_of(self, point: DesignPoint) -> CompressionChoice:
+    def compression_of(self, point: SpacePoint) -> CompressionChoice:
         """The compression choice of `point` (memoised: many points share one)."""
         values = tuple(point[k.name] for k in self.compression_knobs)
         if values not in self._choices:
             self._choices[values] = self._compression(point)
         return self._choices[values]
 
-    def _compression(self, point: DesignPoint) -> CompressionChoice:
+    def _compression(self, point: SpacePoint) -> CompressionChoice:
         policy_bits = {g.name: point[g.knob.name] for g in self.precision_groups}
         default = point[self.precision_default.name] if self.precision_default else None
         if self.heads_ratio:

@@ -19,7 +19,7 @@ from accel_sim.inputs import check_int
 from codesign.search.evaluate import Evaluator, result_columns
 from codesign.search.metrics import METRICS, objective_value
 from codesign.search.pareto import front_stem, pareto_front, write_front
-from codesign.search.point import content_hash
+from codesign.hashing import content_hash
 from codesign.search.results_io import results_format, write_rows
 from codesign.search.space import DesignSpace, load_space
 from codesign.search.sweep import default_path, extract_graph

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 
 from codesign.errors import UserError
 from codesign.ir import AttentionAttrs, Gemm, Graph, Op, OpKind
+from accel_sim.workload import VectorFamily
 from codesign.transforms.precision import split_entries
 
-_ACTIVATION_FAMILIES = ("gelu", "activation")
+_ACTIVATION_FAMILIES = (VectorFamily.GELU, VectorFamily.ACTIVATION)
 HeadValue = int | tuple[int, ...]   # a kept-head count, or the indices of the heads to keep
 IMPORTANCE_SCORES = ("l1", "taylor")  # weight L1 norm; first-order Taylor on labelled calibration data
 

@@ -1,10 +1,10 @@
-"""A design point from one row of a sweep/search result file (CSV, JSONL or a JSON list).
-Columns read: model, accel, device, precision, prune_heads, prune_mlp, dataflow, input_size, batch, knobs."""
+"""The DesignPoint of one row of a sweep/search results file (CSV, JSONL or a JSON list): what
+`emit-hls --from-results` emits. A row the sweep or search wrote gives back the point it evaluated."""
 # Columns (case-insensitive; empty cells and any other column, such as metrics, are ignored):
 #   model (required)             timm name or pkg.module:factory
 #   accel | accelerator | preset | base   preset name or accelerator YAML (default zcu102); JSON: a mapping
 #   device | board               FPGA board or part (default: the accelerator's name when it is a board)
-#   precision, prune_heads, prune_mlp (or mlp_keep_ratio), dataflow, input_size, batch   as on the command line
+#   precision, prune_heads, prune_mlp (or mlp_keep_ratio), input_size, batch   as on the command line
 #   scale_ports                  as in a design space (default true): buffer ports follow the array size
 #   knobs on the accelerator: a dotted path into its YAML (pe_array.rows, buffers.ifmap.size_kib,
 #   dram.bandwidth_gbps, clock_mhz, ...), the short names below, or a JSON object column `knobs`
@@ -15,10 +15,14 @@ import csv
 import json
 import os
 
-from accel_sim.config import Accelerator, accelerator_from_dict, load_accelerator
+from accel_sim.config import Accelerator, accelerator_from_dict
 from accel_sim.inputs import parse_int, read_text
+from accel_sim.loading import load_accelerator
 from codesign.boundary.rows import json_object
+from codesign.design import DesignPoint
 from codesign.errors import UserError
+from codesign.search.knobs import HARDWARE_KNOBS, build_accelerator
+from codesign.transforms import Compression
 
 # Short knob names as a sweep/search writes them (and a few aliases) -> the search's knob names;
 # they are applied with the search's own `build_accelerator`, so the emitted design is the one evaluated.
@@ -30,7 +34,7 @@ SEARCH_KNOBS = {
 }
 _FIELDS = {"model": ("model",), "accel": ("accel", "accelerator", "preset", "base"), "device": ("device", "board"),
            "precision": ("precision",), "prune_heads": ("prune_heads",), "prune_mlp": ("prune_mlp", "mlp_keep_ratio"),
-           "dataflow": ("dataflow",), "input_size": ("input_size",), "batch": ("batch",)}
+           "input_size": ("input_size",), "batch": ("batch",)}
 
 
 def _rows(path: str) -> list[dict]:
@@ -90,22 +94,20 @@ def _set_path(data: dict, path: str, value, where: str) -> None:
     node[keys[-1]] = value
 
 
-def _accelerator(spec, short: dict, scale_ports: bool, knobs: dict, where: str, row: int) -> Accelerator:
-    from codesign.search.knobs import HARDWARE_KNOBS, build_accelerator
-
+def _accelerator(spec, short: dict, scale_ports: bool, knobs: dict, where: str) -> Accelerator:
     short = {k: HARDWARE_KNOBS[k].parse(v, f"{where}: {k}") for k, v in short.items()}
     base = accelerator_from_dict(spec, where) if isinstance(spec, dict) else load_accelerator(spec or "zcu102")
-    data = build_accelerator(base, short, scale_ports).to_dict() if short else base.to_dict()
-    data["name"] = base.name
-    if knobs or short:
-        for path, value in knobs.items():
-            _set_path(data, path, _value(value), where)
-        data["name"] = f"{data['name']}-row{row}"
+    accel = build_accelerator(base, short, scale_ports) if short else base
+    if not knobs:
+        return accel
+    data = accel.to_dict()
+    for path, value in knobs.items():
+        _set_path(data, path, _value(value), where)
     return accelerator_from_dict(data, where)
 
 
-def design_point_from_row(path: str, row: int) -> dict:
-    """emit_hls keyword arguments of row `row` (0-based) of a result file."""
+def design_from_row(path: str, row: int) -> DesignPoint:
+    """The DesignPoint of row `row` (0-based) of a results file."""
     rows = _rows(path)
     if not rows:
         raise UserError(f"--from-results {path!r} has no rows")
@@ -118,7 +120,7 @@ def design_point_from_row(path: str, row: int) -> dict:
     for name, keys in _FIELDS.items():
         for key in keys:
             if key in cells:
-                out[name] = cells[key]
+                out[name] = cells[key] if isinstance(cells[key], (dict, str)) else str(cells[key])
                 break
     if "model" not in out:
         raise UserError(f"{where} has no 'model' column; columns: {', '.join(raw) or 'none'}")
@@ -133,10 +135,7 @@ def design_point_from_row(path: str, row: int) -> dict:
         elif "." in key and key.split(".")[0] in ("pe_array", "buffers", "dram", "vector_unit", "lut_array", "energy"):
             knobs[key] = value
     scale_ports = str(cells.get("scale_ports", True)).lower() not in ("false", "0", "no")
-    out["accel"] = _accelerator(out.get("accel"), short, scale_ports, knobs, where, row)
-    if "batch" in out:
-        out["batch"] = parse_int(str(out["batch"]), f"{where}: batch")
-    for name in ("precision", "prune_heads", "prune_mlp", "dataflow", "input_size", "model", "device"):
-        if name in out and not isinstance(out[name], str):
-            out[name] = str(out[name])
-    return out
+    return DesignPoint(model=out["model"], accelerator=_accelerator(out.get("accel"), short, scale_ports, knobs, where),
+                       compression=Compression.of(out.get("precision"), out.get("prune_heads"), out.get("prune_mlp")),
+                       device=out.get("device"), input_size=out.get("input_size"),
+                       batch=parse_int(out["batch"], f"{where}: batch") if "batch" in out else 1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, fields
+from functools import cached_property
 
 import numpy as np
 
@@ -96,7 +97,7 @@ class SimResult:
     def layers(self) -> list[Cost]:
         return [self.layer(i) for i in range(len(self))]
 
-    @property
+    @cached_property
     def totals(self) -> Cost:
         return Cost(**{name: _plain(self.columns[name].sum()) for name in COST_FIELDS})
 
