@@ -67,7 +67,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))   # fixture_models:* as models
     from codesign.frontend import extract
-    from codesign.hls import emit_hls
+    from codesign import emit_hls
     from codesign.hls.compile import build, run
 
     start = time.perf_counter()

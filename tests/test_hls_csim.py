@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from codesign.frontend import extract
-from codesign.hls import emit_hls
+from codesign import emit_hls
 from codesign.hls.compile import build_and_run
 
 CNN_LAYERS = "conv,act,dw,pw,fc"

@@ -11,7 +11,7 @@ from accel_sim.loading import load_accelerator
 from accel_sim.devices import get_device
 from codesign.errors import UserError
 from codesign.frontend import extract
-from codesign.hls import emit_hls
+from codesign import emit_hls
 from codesign.hls.descriptors import FIELDS
 from codesign.search.row_design import design_from_row
 from codesign.hls.writer import ProjectWriter

@@ -1,5 +1,5 @@
-"""`codesign.emit_hls`: a design point (model, accelerator, device, compression) -> a Vitis HLS
-project directory: generated headers, the hand-written kernel library, testbench, Tcl, README."""
+"""A DesignPoint (codesign/design.py) -> a Vitis HLS project directory: generated headers, the
+hand-written kernel library, testbench, Tcl, README. `codesign.emit_hls` builds the point."""
 from __future__ import annotations
 
 import fnmatch
@@ -13,6 +13,7 @@ from accel_sim.config import Accelerator
 from accel_sim.cost_model import ORDERS
 from accel_sim.loading import load_accelerator
 from accel_sim.devices import Device, get_device
+from codesign.design import DesignPoint
 from codesign.errors import UserError
 from codesign.hls import golden
 from codesign.hls.descriptors import FIELDS, LayerTable, build_table
@@ -21,7 +22,7 @@ from codesign.hls.support import check_exp_impl, check_supported, fold_batchnorm
 from codesign.hls.tbdata import TbCase, make_case
 from codesign.hls.writer import ProjectWriter
 from codesign.ir import Graph
-from codesign.transforms import Compression, PrunePlan
+from codesign.transforms import PrunePlan
 
 LIB_FILES = ("cs_base.h", "cs_pack.h", "cs_binary.h", "cs_pe_array.h", "cs_buffers.h", "cs_gemm.h",
              "cs_vector_unit.h")
@@ -62,12 +63,6 @@ def select_ops(graph: Graph, globs: list[str], flag: str = "--layers") -> list:
             raise UserError(f"{flag} {pattern!r} matches no op of {graph.model} (see `codesign inspect "
                             f"{graph.model}` for the op names)")
     return [op for op in graph.ops if any(fnmatch.fnmatchcase(op.name, p) for p in globs)]
-
-
-def _compress(graph: Graph, precision, prune_heads, prune_mlp) -> tuple[Graph, str, dict]:
-    compression = Compression.of(precision, prune_heads, prune_mlp)
-    spec = compression.precision_spec or "as extracted (16-bit)"
-    return compression.apply(graph), spec, (compression.pruning or PrunePlan()).to_dict()
 
 
 def _tb_entries(table: LayerTable, tb_layers) -> list:
@@ -123,41 +118,43 @@ def _render(table: LayerTable, cases: list[TbCase], design: dict, project_name: 
     return {dst: env.get_template(src).render(**context) for src, dst in targets.items()}
 
 
-def emit_hls(model, accel: str | Accelerator = "zcu102", device: str | Device = "zcu102", precision=None,
-             prune_heads=None, prune_mlp=None, layers=None, tb_layers=None, out_dir: str = "out/hls",
-             force: bool = False, dataflow: str | None = None, layer_dataflows: dict | None = None,
-             input_size=None, batch: int = 1, seed: int = 0, mapping: str = "hls") -> EmitResult:
-    """Write the Vitis HLS project of a design point into `out_dir` (see `codesign emit-hls`).
+def emit_design(design: DesignPoint, *, graph: Graph | None = None, layers=None, tb_layers=None,
+                out_dir: str = "out/hls", force: bool = False, seed: int = 0,
+                verify_ir: bool | None = None) -> EmitResult:
+    """Write the Vitis HLS project of `design` into `out_dir` (see `codesign emit-hls`).
 
-    `model` is a timm name, `pkg.module:factory` or an IR Graph; `precision`, `prune_heads`,
-    `prune_mlp` take what the command line takes (or parsed objects); `layers` and `tb_layers`
-    are comma-separated globs over op names (`tb_layers="all"` runs every emitted layer). Without
-    `layers` the whole network is emitted and its testbench runs every layer in one call of the top
-    function on a seeded input, against the integer reference network (codesign/hls/network.py).
-    `mapping` names the Schedule whose tiles (m, n and k, loop order) are emitted: "hls" (the
-    simulator's mapping of these templates: no fusion, no residency) or "searched".
+    `graph` is the design's model already extracted (uncompressed), if the caller has it. `layers`
+    and `tb_layers` are comma-separated globs over op names (`tb_layers="all"` runs every emitted
+    layer). Without `layers` the whole network is emitted and its testbench runs every layer in one
+    call of the top function on a seeded input, against the integer reference network
+    (codesign/hls/network.py). The tiles (m, n and k, loop order) are those of the Schedule of
+    `design.mapping`: "hls" (the simulator's mapping of these templates: no fusion, no residency)
+    or "searched" (what a sweep or search evaluated).
     """
     from accel_sim.engine import cost_schedule
     from codesign.scheduler import schedule
 
-    accelerator = load_accelerator(accel)
-    if dataflow is not None:
-        accelerator = accelerator.with_dataflow(dataflow)
-    board = get_device(device)
+    accelerator, mapping = design.accelerator, design.mapping
+    if design.dataflow is not None:
+        accelerator = accelerator.with_dataflow(design.dataflow)
+    if design.device is None:
+        raise UserError(f"--device is needed: accelerator {accelerator.name!r} is not a board name "
+                        f"(see `codesign devices`)")
+    board = get_device(design.device)
     globs = split_globs(layers)
     writer = ProjectWriter(out_dir, force)
-    if isinstance(model, Graph):
-        graph = model
-    else:
+    if graph is None:
         from codesign.frontend import extract
-        graph = extract(model, input_size=input_size, batch=batch)
-    graph, spec, prune = _compress(graph, precision, prune_heads, prune_mlp)
+        graph = extract(design.model, input_size=design.input_size, batch=design.batch)
+    graph = design.compression.apply(graph, verify_ir)
+    spec = design.compression.precision_spec or "as extracted (16-bit)"
+    prune = (design.compression.pruning or PrunePlan()).to_dict()
     selected, folded = fold_batchnorm(graph, select_ops(graph, globs))
     check_supported(selected)
     check_exp_impl(accelerator, selected)
     if mapping not in ("hls", "searched"):
         raise UserError(f"--mapping {mapping!r} cannot be emitted: use hls or searched")
-    sim = cost_schedule(schedule(graph, accelerator, None, layer_dataflows, mapping))
+    sim = cost_schedule(schedule(graph, accelerator, None, design.overrides, mapping))
     whole = not globs
     if whole and tb_layers is not None:
         raise UserError("--tb-layers picks the layers of a --layers subset; the whole network runs in one testbench")
