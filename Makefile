@@ -21,6 +21,7 @@ $(STAMP): pyproject.toml requirements-timm.txt Makefile
 
 demo: $(STAMP)
 	$(VENV)/bin/codesign simulate deit_tiny_patch16_224 --accel zcu102 --device zcu102 --precision w8a8 --summary --plot $(DEMO_OUT)
+	# the whole network, every layer in one C-simulation against the integer reference (about a minute)
 	$(VENV)/bin/codesign emit-hls deit_tiny_patch16_224 --accel zcu102 --device zcu102 --precision w8a8 -o $(DEMO_OUT)/hls --force --csim
 
 test: $(STAMP)

@@ -18,8 +18,9 @@ search, BatchNorm folding, vector-op fusion and on-chip residency decided for th
 #   bytes, no fusion, no residency, folds back to back with full fill and drain. Its compute cycles
 #   equal SCALE-Sim's.
 # - "hls": the tiles the HLS templates (hls_templates/lib/cs_gemm.h) implement: one array edge of
-#   each spatial dimension, the whole reduction on chip, the temporal tile searched; every op its
-#   own layer (no fusion, no residency) and folds back to back. `codesign emit-hls` emits it.
+#   each spatial dimension, the temporal tile and the reduction tile searched (partial sums
+#   accumulate across k tiles, in the output buffer or through DRAM); every op its own layer (no
+#   fusion, no residency) and folds back to back. `codesign emit-hls` emits it.
 from __future__ import annotations
 
 import functools
@@ -346,10 +347,10 @@ def _hls_candidates(r) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     m, n, k = int(r["m"]), int(r["n"]), int(r["k"])
     one = lambda x: np.array([x], dtype=np.int64)   # noqa: E731
     if df == cm.DF_WS:
-        return tile_sizes(m, 1), one(min(n, cols)), one(k)
+        return tile_sizes(m, 1), one(min(n, cols)), tile_sizes(k, rows)
     if df == cm.DF_IS:
-        return one(min(m, cols)), tile_sizes(n, 1), one(k)
-    return one(min(m, rows)), one(min(n, cols)), one(k)
+        return one(min(m, cols)), tile_sizes(n, 1), tile_sizes(k, rows)
+    return one(min(m, rows)), one(min(n, cols)), tile_sizes(k, 1)
 
 
 def _scalesim_tiling(r) -> tuple[int, int, int]:

@@ -96,22 +96,49 @@ def simulate(model, accel="zcu102", dataflow: str | None = None, layer_dataflows
     return simulate_design(design, graph=graph, fidelity=options, verify_ir=verify_ir)
 
 
-def emit_hls(model, accel="zcu102", device="zcu102", precision=None, prune_heads=None, prune_mlp=None,
-             layers=None, tb_layers=None, out_dir: str = "out/hls", force: bool = False, **options):
+def emit_hls(model, accel="zcu102", device=None, precision=None, prune_heads=None, prune_mlp=None,
+             layers=None, tb_layers=None, out_dir: str = "out/hls", force: bool = False, dataflow: str | None = None,
+             layer_dataflows: dict | None = None, input_size=None, batch: int = 1, seed: int = 0,
+             mapping: str = "hls"):
     """Write the Vitis HLS project of a design point into `out_dir` (see `codesign emit-hls`).
 
-    Returns an EmitResult (files written, the layer table, the testbench cases; `to_dict()`).
-    `options`: dataflow, layer_dataflows, input_size, batch, seed.
+    `model` is a timm name, 'pkg.module:factory' or an IR Graph; `device` defaults to the
+    accelerator's name when it is a board; `mapping` "hls" or "searched" names the Schedule whose
+    tiles are emitted. Returns an EmitResult (files written, the layer table, the testbench cases;
+    `to_dict()`).
     """
+    from accel_sim.loading import load_accelerator
     from codesign.boundary import api
-    from codesign.hls.emit import emit_hls as _emit
+    from codesign.design import DesignPoint
+    from codesign.hls.emit import emit_design
+    from codesign.ir import Graph
+    from codesign.transforms import Compression
 
-    api.expect("model", model, (str,), "a timm model name or 'pkg.module:factory'", optional=False)
+    api.expect("model", model, (str, Graph), "a timm model name, 'pkg.module:factory' or a Graph", optional=False)
     api.accel_arg(accel)
+    api.dataflow_args(dataflow, layer_dataflows)
     api.compression_args(precision, prune_heads, prune_mlp)
     api.expect("out_dir", out_dir, (str, os.PathLike), "a directory path", optional=False)
-    return _emit(model, accel=accel, device=device, precision=precision, prune_heads=prune_heads,
-                 prune_mlp=prune_mlp, layers=layers, tb_layers=tb_layers, out_dir=out_dir, force=force, **options)
+    graph = model if isinstance(model, Graph) else None
+    accelerator = load_accelerator(accel)
+    design = DesignPoint(model=graph.model if graph else model, accelerator=accelerator,
+                         compression=Compression.of(precision, prune_heads, prune_mlp),
+                         device=device if device is not None else board_of(accelerator), input_size=input_size,
+                         batch=api.batch_arg(batch), dataflow=dataflow,
+                         layer_dataflows=tuple((layer_dataflows or {}).items()), mapping=mapping)
+    return emit_design(design, graph=graph, layers=layers, tb_layers=tb_layers, out_dir=out_dir, force=force,
+                       seed=seed)
+
+
+def board_of(accel) -> str | None:
+    """The board an accelerator is named after (zcu102, u250, ...), or None."""
+    from accel_sim.devices import get_device
+    from accel_sim.errors import UserError
+
+    try:
+        return get_device(accel.name).name
+    except UserError:
+        return None
 
 
 __all__ = ["inspect", "simulate", "sweep", "co_search", "emit_hls", "__version__", *_TRANSFORMS]

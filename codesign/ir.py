@@ -109,6 +109,8 @@ class AttentionAttrs:
 class PoolAttrs:
     kernel: tuple[int, ...]
     stride: tuple[int, ...]
+    mode: str = "avg"                       # "max" or "avg"
+    padding: tuple[int, ...] = (0, 0)
 
 
 Attrs = ConvAttrs | AttentionAttrs | PoolAttrs | None

@@ -56,3 +56,52 @@ def data_dependent():
 
 
 not_a_module = 42
+
+
+def tiny_vit():
+    """A timm VisionTransformer as deit_tiny is built (class token, pre-norm blocks, GELU MLP), made
+    small: 32x32 input, 8x8 patches (16 tokens + the class token), width 64, 2 heads, 2 blocks."""
+    from codesign.frontend.torchvision_compat import import_timm
+
+    timm = import_timm()
+    return timm.models.vision_transformer.VisionTransformer(img_size=32, patch_size=8, embed_dim=64, depth=2, num_heads=2, mlp_ratio=2.0,
+                             num_classes=10)
+
+
+class SmallResNet(nn.Module):
+    """The CNN operators of ResNet and MobileNetV3 in a few layers: conv-BN-ReLU, max pooling with
+    padding, a residual block with a strided 1x1 downsample, a depthwise conv, hardswish, SiLU, a
+    squeeze-excite gate (spatial mean, hardsigmoid, per-channel mul), a sigmoid, global average
+    pooling, a classifier."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 16, 3, stride=1, padding=1, bias=False), nn.BatchNorm2d(16),
+                                  nn.ReLU())
+        self.maxpool = nn.MaxPool2d(3, stride=2, padding=1)
+        self.conv1 = nn.Conv2d(16, 32, 3, stride=2, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(32)
+        self.act1 = nn.Hardswish()
+        self.conv2 = nn.Conv2d(32, 32, 3, padding=1, groups=32, bias=False)      # depthwise
+        self.bn2 = nn.BatchNorm2d(32)
+        self.down = nn.Conv2d(16, 32, 1, stride=2, bias=False)
+        self.act2 = nn.SiLU()
+        self.se_reduce = nn.Conv2d(32, 8, 1)                                    # squeeze-excite, as MobileNetV3
+        self.se_act = nn.ReLU()
+        self.se_expand = nn.Conv2d(8, 32, 1)
+        self.se_gate = nn.Hardsigmoid()
+        self.gate = nn.Sigmoid()
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(32, 10)
+
+    def forward(self, x):
+        x = self.maxpool(self.stem(x))
+        y = self.bn2(self.conv2(self.act1(self.bn1(self.conv1(x)))))
+        z = self.act2(y + self.down(x))
+        z = z * self.se_gate(self.se_expand(self.se_act(self.se_reduce(z.mean((2, 3), keepdim=True)))))
+        z = self.gate(z) + z
+        return self.fc(self.pool(z).flatten(1))
+
+
+def small_resnet():
+    return SmallResNet()

@@ -77,16 +77,14 @@ def test_every_search_front_row_names_the_point_it_evaluated_and_emits_its_proje
     front_csv, front_json = (str(tmp_path / f"search.front{ext}") for ext in (".csv", ".json"))
     assert _check_rows(space, front_csv) == _check_rows(space, front_json) == len(result.front) > 0
     # the project emitted from a front row is the one emitted from its design point
-    from codesign.hls import emit_hls
+    from codesign.hls import emit_design
 
-    design = design_from_row(front_csv, 0)
+    design = space.design_of({p.key: p for p in space.grid()}[read_results(front_csv)[1][0]["hash"]])
     by_row, by_point = tmp_path / "by_row", tmp_path / "by_point"
     r = codesign("emit-hls", "--from-results", front_csv, "--row", "0", "--layers", "blocks.0.mlp.fc1",
                  "-o", str(by_row))
     assert r.returncode == 0, r.stderr
-    emit_hls(design.model, accel=design.accelerator, device=design.device, precision=design.compression.precision,
-             prune_heads=design.compression.pruning, input_size=design.input_size, batch=design.batch,
-             layers="blocks.0.mlp.fc1", out_dir=str(by_point))
+    emit_design(design, layers="blocks.0.mlp.fc1", out_dir=str(by_point))
     names = sorted(os.path.relpath(os.path.join(d, f), by_row) for d, _, fs in os.walk(by_row) for f in fs)
     assert names and names == sorted(os.path.relpath(os.path.join(d, f), by_point)
                                      for d, _, fs in os.walk(by_point) for f in fs)

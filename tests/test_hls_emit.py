@@ -11,7 +11,7 @@ from accel_sim.loading import load_accelerator
 from accel_sim.devices import get_device
 from codesign.errors import UserError
 from codesign.frontend import extract
-from codesign.hls import emit_hls
+from codesign import emit_hls
 from codesign.hls.descriptors import FIELDS
 from codesign.search.row_design import design_from_row
 from codesign.hls.writer import ProjectWriter
@@ -161,8 +161,8 @@ def test_refusals_name_what_is_wrong(vit, cnn, tmp_path):
         emit_hls(vit, precision="w16a16", layers="blocks.0.*", out_dir=str(tmp_path / "a"))
     with pytest.raises(UserError, match=r"dataflow rs of 'conv' cannot be emitted"):
         emit_hls(cnn, accel="eyeriss", device="zcu102", precision="w8a8", layers=CNN_LAYERS, out_dir=str(tmp_path / "b"))
-    with pytest.raises(UserError, match=r"cannot emit 'bn' \(batch_norm\), 'pool' \(pool\)"):
-        emit_hls(cnn, precision="w8a8", out_dir=str(tmp_path / "c"))
+    with pytest.raises(UserError, match=r"cannot emit 'bn' \(batch_norm\)"):      # BN without its conv: not folded
+        emit_hls(cnn, precision="w8a8", layers="bn,pool", out_dir=str(tmp_path / "c"))
     with pytest.raises(UserError, match=r"--layers 'blocks.99.\*' matches no op"):
         emit_hls(vit, precision="w8a8", layers="blocks.99.*", out_dir=str(tmp_path / "d"))
     poly = load_accelerator("zcu102").to_dict()
@@ -221,8 +221,8 @@ def test_cli_emits_from_a_results_row_and_refuses_bad_input(tmp_path):
     # a non-empty directory without --force (checked before the model is built)
     assert_one_line_error(codesign("emit-hls", "resnet18", "--precision", "w8a8", "-o", str(out)),
                           "is not empty", "--force")
-    # an unsupported op in the chosen layers, named
-    assert_one_line_error(codesign("emit-hls", "fixture_models:tiny_cnn", "--input-size", "3,32,32",
+    # an unsupported op in the chosen layers, named (a BatchNorm folds only into its chosen conv)
+    assert_one_line_error(codesign("emit-hls", "fixture_models:tiny_cnn", "--input-size", "3,32,32", "--layers", "bn",
                                    "--precision", "w8a8", "-o", str(tmp_path / "x")), "'bn' (batch_norm)")
     # a precision the templates cannot express
     assert_one_line_error(codesign("emit-hls", "fixture_models:tiny_cnn", "--input-size", "3,32,32",

@@ -100,3 +100,27 @@ def test_layernorm_and_gelu_within_stated_tolerance(bits):
     assert _lsb_error(g, golden.gelu_float(x.reshape(-1) * 2.0 ** -frac), bits, frac) <= golden.tolerance_lsb("gelu", bits)
     table = golden.phi_table(bits)
     assert len(table.table) == (2 * table.hi if bits <= 10 else golden.GELU_LUT_MAX)
+
+
+@pytest.mark.parametrize("bits", [4, 8])
+def test_table_activations_are_the_functions_rounded(bits):
+    frac = act_frac_bits(bits)
+    lo, hi = golden.value_range(bits)
+    x = np.arange(lo, hi + 1)
+    for name, f in golden.LUT_FUNCTIONS.items():
+        got = golden.lut_apply(x, name, bits)
+        exact = np.clip([f(v * 2.0 ** -frac) * 2 ** frac for v in x], lo, hi)
+        assert np.abs(got - exact).max() <= 0.5 + 1e-9, name
+    assert golden.lut_apply(np.array([0]), "sigmoid", 8)[0] == 8          # sigmoid(0) = 0.5 = 8 / 16
+    assert golden.lut_apply(np.array([-128, 127]), "hardswish", 8).tolist() == [0, 127]
+
+
+def test_pooling_max_ignores_padding_and_average_rounds_half_up():
+    x = np.arange(-8, 8).reshape(1, 4, 4, 1)
+    mx = golden.pool(x, (3, 3), (2, 2), (1, 1), "max", (2, 2))
+    assert mx[0, :, :, 0].tolist() == [[-3, -1], [5, 7]]                  # every window's largest input
+    avg = golden.pool(np.array([[[[1], [2]], [[2], [2]]]]), (2, 2), (2, 2), (0, 0), "avg", (1, 1))
+    assert avg.item() == 2                                               # 7 / 4 = 1.75 -> 2
+    assert golden.pool(np.array([[[[-1], [-2]], [[-2], [-1]]]]), (2, 2), (2, 2), (0, 0), "avg", (1, 1)).item() == -1
+    exact = golden.pool(x, (4, 4), (4, 4), (0, 0), "avg", (1, 1), rounded=False)
+    assert exact.item() == -0.5 and golden.pool(x, (4, 4), (4, 4), (0, 0), "avg", (1, 1)).item() == 0   # -0.5 -> 0

@@ -23,11 +23,17 @@ def add_parser(sub) -> None:
                    help="FPGA board or part for set_part (default: the accelerator's name when it is a board)")
     p.add_argument("--dataflow", default=None, help="ws, os or is for every layer (default: the accelerator's)")
     p.add_argument("--layer-dataflow", default=None, metavar="GLOB=DF,...", help="per-op dataflow overrides")
+    p.add_argument("--mapping", default=None, choices=("hls", "searched"),
+                   help="the Schedule whose tiles (m, n, k and loop order) are emitted: hls (the simulator's "
+                   "mapping of the templates, every op its own layer; the default for a MODEL) or searched (the "
+                   "searched tiles, fused ops still run as their own layers; a results row's default: what the "
+                   "sweep or search evaluated)")
     add_compression_arguments(p)
     p.add_argument("--layers", default=None, metavar="GLOB,...",
-                   help="ops to emit, e.g. 'blocks.0.*' (default: every op of the model)")
+                   help="ops to emit, e.g. 'blocks.0.*', each tested on its own data (default: the whole network, "
+                   "run end to end in one testbench)")
     p.add_argument("--tb-layers", default=None, metavar="GLOB,...|all",
-                   help="layers the testbench runs (default: the first of each op kind and precision)")
+                   help="with --layers: layers the testbench runs (default: the first of each op kind and precision)")
     p.add_argument("--from-results", default=None, metavar="FILE",
                    help="take the design point from a sweep/search result file (CSV, JSONL or JSON)")
     p.add_argument("--row", type=int_option("--row"), default=None, metavar="N", help="0-based row of --from-results")
@@ -40,50 +46,51 @@ def add_parser(sub) -> None:
     p.set_defaults(run=run)
 
 
-def _design_point(args) -> dict:
-    point = {}
+def _design(args):
+    """The DesignPoint to emit: a results row's (--from-results, --row) or the command line's; the
+    options given on the command line win over the row."""
+    import dataclasses
+
+    import codesign
+    from accel_sim.loading import load_accelerator
+    from codesign.cli.compression_args import compression_of
+    from codesign.design import DesignPoint
+    from codesign.scheduler import parse_overrides
+    from codesign.transforms import Compression
+
     if args.from_results is not None:
         if args.row is None:
             raise UserError("--from-results needs --row N (0-based)")
         from codesign.search.row_design import design_from_row
         design = design_from_row(args.from_results, args.row)
-        point = {"model": design.model, "accel": design.accelerator, "device": design.device,
-                 "precision": design.compression.precision, "prune_heads": design.compression.pruning,
-                 "input_size": design.input_size, "batch": design.batch}
     elif args.row is not None:
         raise UserError("--row needs --from-results FILE")
-    given = {"model": args.model, "accel": args.accel, "device": args.device, "dataflow": args.dataflow,
-             "input_size": args.input_size, "batch": args.batch, "precision": args.precision,
-             "prune_heads": args.prune_heads, "prune_mlp": args.prune_mlp}
-    point.update({k: v for k, v in given.items() if v is not None})
-    if point.get("model") is None:
+    elif args.model is None:
         raise UserError("give a MODEL (timm name or pkg.module:factory) or --from-results FILE --row N")
-    return point
-
-
-def _default_device(accel) -> str:
-    from accel_sim.loading import load_accelerator
-    from accel_sim.devices import get_device
-
-    name = load_accelerator(accel).name
-    try:
-        return get_device(name).name
-    except UserError:
-        raise UserError(f"--device is needed: accelerator {name!r} is not a board name "
-                        f"(see `codesign devices`)") from None
+    else:
+        design = DesignPoint(model=args.model, accelerator=load_accelerator(args.accel or "zcu102"), mapping="hls")
+    given, row = compression_of(args), design.compression
+    compression = Compression(given.precision or row.precision, given.pruning or row.pruning)
+    changes = {"model": args.model, "input_size": args.input_size, "batch": args.batch, "dataflow": args.dataflow,
+               "device": args.device, "mapping": args.mapping,
+               "accelerator": load_accelerator(args.accel) if args.accel else None,
+               "layer_dataflows": tuple(parse_overrides(args.layer_dataflow).items()) or None,
+               "compression": compression}
+    design = dataclasses.replace(design, **{k: v for k, v in changes.items() if v is not None})
+    if design.device is None:
+        device = codesign.board_of(design.accelerator)
+        if device is None:
+            raise UserError(f"--device is needed: accelerator {design.accelerator.name!r} is not a board name "
+                            f"(see `codesign devices`)")
+        design = dataclasses.replace(design, device=device)
+    return design
 
 
 def run(args) -> int:
-    from codesign.hls import emit_hls
-    from codesign.scheduler import parse_overrides
+    from codesign.hls import emit_design
 
-    point = _design_point(args)
-    accel = point.pop("accel", None) or "zcu102"
-    device = point.pop("device", None) or _default_device(accel)
-    result = emit_hls(point.pop("model"), accel=accel, device=device, layers=args.layers,
-                      tb_layers=args.tb_layers, out_dir=args.output, force=args.force, seed=args.seed,
-                      layer_dataflows=parse_overrides(args.layer_dataflow),
-                      batch=point.pop("batch", None) or 1, **point)
+    result = emit_design(_design(args), layers=args.layers, tb_layers=args.tb_layers, out_dir=args.output,
+                         force=args.force, seed=args.seed, verify_ir=args.verify_ir or None)
     csim = _csim(result.out_dir) if args.csim else None
     if args.json:
         data = result.to_dict()
@@ -98,13 +105,23 @@ def run(args) -> int:
           f"precision {result.design['precision']}")
     print(f"  {hw.accel_name}: {hw.pe_rows}x{hw.pe_cols} PEs, {hw.default_dataflow}, {hw.clock_mhz:g} MHz on "
           f"{hw.device_name} ({hw.part})")
-    print(f"  testbench: {len(result.cases)} layer(s); run `vitis_hls -f {result.out_dir}/run_hls.tcl`, or see "
+    what = (f"the whole network ({len(table.entries)} layers) in one call" if result.network is not None
+            else f"{len(result.cases)} layer(s)")
+    print(f"  testbench: {what}; run `vitis_hls -f {result.out_dir}/run_hls.tcl`, or see "
           f"{result.out_dir}/README.md for g++")
     if csim is None:
         return 0
+    network = result.network is not None
     for case in csim.cases:
+        if network and case.passed:
+            continue                      # the whole network: only the layers that differ, then a summary
         print(f"  csim {case.ident:32s} {case.elems:>8,} elements, max |diff| {case.max_abs_diff} LSB, "
               f"{case.mismatches} out of tolerance: {'pass' if case.passed else 'FAIL'}")
+    if network:
+        exact = sum(c.passed for c in csim.cases)
+        print(f"  csim the whole network in one call: {exact} of {len(table.entries)} layers and the "
+              f"{len(result.network.logits):,} logits equal the integer reference bit for bit" if csim.passed else
+              f"  csim the whole network in one call: {exact} of {len(table.entries)} layers bit-exact")
     print(f"  C simulation (g++): {'passed' if csim.passed else 'FAILED'}")
     return 0 if csim.passed else 1
 

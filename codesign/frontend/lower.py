@@ -248,12 +248,15 @@ class _Lowering:
 
     def _pool_attrs(self, node, inp, out) -> PoolAttrs:
         name = op_name(node.target)
+        mode = "max" if "max" in name else "avg"
         if name.startswith("adaptive"):
             kernel = tuple(-(-i // o) for i, o in zip(inp[2:], out[2:]))
-            return PoolAttrs(kernel=kernel, stride=kernel)
+            return PoolAttrs(kernel=kernel, stride=kernel, mode=mode)
         kernel = _pair(_arg(node, 1, "kernel_size", 1), 1)
         stride = _arg(node, 2, "stride", None)
-        return PoolAttrs(kernel=kernel, stride=_pair(stride, kernel[0]) if stride else kernel)
+        padding = _pair(_arg(node, 3, "padding", 0), 0)
+        return PoolAttrs(kernel=kernel, stride=_pair(stride, kernel[0]) if stride else kernel, mode=mode,
+                         padding=padding)
 
     # --- finish --------------------------------------------------------------------------
     def settle_attention(self) -> None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from codesign.errors import UserError
 
+_CYCLES = re.compile(r"^CYCLES (\S+) layer=(\d+) counted=(\d+) simulated=(\d+) load=(\d+) compute=(\d+) store=(\d+)")
 _CASE = re.compile(r"^CASE (\S+) layer=(\d+) elems=(\d+) max_abs_diff=(\d+) mismatches=(\d+) (PASS|FAIL)")
 
 
@@ -43,25 +44,41 @@ class CaseResult:
 
 
 @dataclass
+class LayerCycles:
+    """One layer of a counting build: its counted cycles (tile pipeline overlap included), the
+    simulator's, and the tile stages' sums without overlap (0 for vector-unit layers)."""
+    ident: str
+    layer: int
+    counted: int
+    simulated: int
+    load: int
+    compute: int
+    store: int
+
+
+@dataclass
 class TbRun:
     returncode: int
     stdout: str
     cases: list = field(default_factory=list)
+    cycles: list = field(default_factory=list)     # LayerCycles of a counting build
 
     @property
     def passed(self) -> bool:
         return self.returncode == 0 and bool(self.cases) and all(c.passed for c in self.cases)
 
 
-def build(project_dir: str, cxx: str = "g++", opt: str = "-O1", timeout_s: float = 600) -> str:
-    """Compile src/cs_top.cpp and tb/tb_main.cpp into build/csim; returns the executable's path."""
+def build(project_dir: str, cxx: str = "g++", opt: str = "-O2", timeout_s: float = 600, counting: bool = False) -> str:
+    """Compile src/cs_top.cpp and tb/tb_main.cpp into build/csim (build/csim_count with `counting`:
+    the cycle-counting build, -DCS_COUNT_CYCLES_BUILD); returns the executable's path."""
     compiler = shutil.which(cxx)
     if compiler is None:
         raise UserError(f"C++ compiler {cxx!r} not found")
     build_dir = os.path.join(project_dir, "build")
     os.makedirs(os.path.join(build_dir, "tb_out"), exist_ok=True)
-    exe = os.path.join(build_dir, "csim")
-    cmd = [compiler, "-std=c++14", opt, "-w", "-I", os.path.join(project_dir, "src"),
+    exe = os.path.join(build_dir, "csim_count" if counting else "csim")
+    cmd = [compiler, "-std=c++14", opt, "-w"] + (["-DCS_COUNT_CYCLES_BUILD"] if counting else []) + [
+           "-I", os.path.join(project_dir, "src"),
            "-I", os.path.join(project_dir, "src", "lib"), "-I", ap_include_dir(),
            os.path.join(project_dir, "src", "cs_top.cpp"), os.path.join(project_dir, "tb", "tb_main.cpp"),
            "-o", exe]
@@ -84,8 +101,10 @@ def run(project_dir: str, exe: str | None = None, timeout_s: float = 600) -> TbR
         if match:
             ident, layer, elems, diff, bad, verdict = match.groups()
             cases.append(CaseResult(ident, int(layer), int(elems), int(diff), int(bad), verdict == "PASS"))
-    return TbRun(done.returncode, done.stdout + done.stderr, cases)
+    cycles = [LayerCycles(m.group(1), *map(int, m.groups()[1:]))
+              for m in map(_CYCLES.match, done.stdout.splitlines()) if m]
+    return TbRun(done.returncode, done.stdout + done.stderr, cases, cycles)
 
 
-def build_and_run(project_dir: str, opt: str = "-O1") -> TbRun:
+def build_and_run(project_dir: str, opt: str = "-O2") -> TbRun:
     return run(project_dir, build(project_dir, opt=opt))

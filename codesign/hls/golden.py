@@ -1,5 +1,5 @@
 """The numpy integer reference of every HLS kernel, bit for bit (the testbench's golden model).
-GEMM/conv with requantisation, XNOR-popcount binary GEMM, LUT-exp softmax, LayerNorm, GELU, add."""
+GEMM/conv, XNOR-popcount GEMM, LUT-exp softmax, LayerNorm, GELU, add, mul, pooling, table activations."""
 from __future__ import annotations
 
 import math
@@ -216,6 +216,16 @@ def relu(x: np.ndarray) -> np.ndarray:
     return np.maximum(np.asarray(x, dtype=np.int64), 0)
 
 
+def mul(x1: np.ndarray, x2: np.ndarray, bits: int) -> np.ndarray:
+    """x1 * x2 (x2 broadcast as in `add`), both Q(bits, act_frac): the product's extra fraction
+    bits dropped with rounding half up, saturated."""
+    frac = act_frac_bits(bits)
+    x1 = np.asarray(x1, dtype=np.int64).reshape(-1)
+    x2 = np.asarray(x2, dtype=np.int64).reshape(-1)
+    prod = x1 * x2[np.arange(len(x1)) % len(x2)]
+    return saturate((prod + (1 << (frac - 1))) >> frac if frac else prod, bits)
+
+
 def add(x1: np.ndarray, x2: np.ndarray, bits: int) -> np.ndarray:
     x1 = np.asarray(x1, dtype=np.int64).reshape(-1)
     x2 = np.asarray(x2, dtype=np.int64).reshape(-1)
@@ -259,6 +269,8 @@ def tolerance_lsb(kind: str, bits: int, row_len: int = 1) -> float:
         return 0.5 + dp * 2.0 ** (bits - 1)
     if kind == "layer_norm":
         return 1.0
+    if kind in LUT_FUNCTIONS or kind in ("pool", "mean", "mul"):
+        return 0.5                      # the function rounded once (a table entry, or the window mean)
     if kind == "gelu":
         t = phi_table(bits)
         if t.shift == 0:
@@ -266,3 +278,51 @@ def tolerance_lsb(kind: str, bits: int, row_len: int = 1) -> float:
         step = 8.0 / GELU_LUT_MAX
         return 1.0 + 4 * 0.4 * step / 2 * (1 << act_frac_bits(bits))
     return 0.0
+
+
+# --- vector unit: pooling and LUT activations -----------------------------------------------------
+def pool(x: np.ndarray, kernel, stride, padding, mode: str, out_hw, rounded: bool = True) -> np.ndarray:
+    """NHWC x -> NHWC pooled: max over the window's inputs (padding never wins), or the window's sum
+    over kh * kw (padding counts as 0, torch's count_include_pad) rounded half up (floor division);
+    `rounded=False`: the exact mean."""
+    images, height, width, channels = x.shape
+    (kh, kw), (sh, sw), (ph, pw), (oh, ow) = kernel, stride, padding, out_hw
+    x = np.asarray(x, dtype=np.int64)
+    fill = np.iinfo(np.int64).min if mode == "max" else 0
+    padded = np.full((images, height + 2 * ph + kh, width + 2 * pw + kw, channels), fill, dtype=np.int64)
+    padded[:, ph:ph + height, pw:pw + width] = x
+    windows = np.stack([padded[:, ky:ky + sh * oh:sh, kx:kx + sw * ow:sw, :][:, :oh, :ow]
+                        for ky in range(kh) for kx in range(kw)])
+    if mode == "max":
+        return windows.max(axis=0)
+    count = kh * kw
+    if not rounded:
+        return windows.sum(axis=0) / count
+    return (2 * windows.sum(axis=0) + count) // (2 * count)
+
+
+LUT_FUNCTIONS = {      # the activations the vector unit takes from a table indexed by the input code
+    "sigmoid": lambda t: 1.0 / (1.0 + math.exp(-t)),
+    "silu": lambda t: t / (1.0 + math.exp(-t)),
+    "hardswish": lambda t: t * min(max(t + 3.0, 0.0), 6.0) / 6.0,     # torch.nn.Hardswish
+    "hardsigmoid": lambda t: min(max(t + 3.0, 0.0), 6.0) / 6.0,       # torch.nn.Hardsigmoid
+}
+MAX_LUT_BITS = 8        # a table of 2^bits output codes: 256 entries at most
+
+
+def act_lut(function: str, bits: int) -> tuple[int, ...]:
+    """Output codes of `function` for every input code 0 .. 2^bits - 1 (two's complement), in the
+    activation format Q(bits, act_frac), rounded half up and saturated: the exact function, rounded."""
+    frac = act_frac_bits(bits)
+    lo, hi = value_range(bits)
+    f = LUT_FUNCTIONS[function]
+    table = []
+    for raw in range(1 << bits):
+        x = raw - (1 << bits) if raw >= 1 << (bits - 1) else raw
+        table.append(int(min(max(_round_half_up(f(x / (1 << frac)) * (1 << frac)), lo), hi)))
+    return tuple(table)
+
+
+def lut_apply(x: np.ndarray, function: str, bits: int) -> np.ndarray:
+    table = np.asarray(act_lut(function, bits), dtype=np.int64)
+    return table[np.asarray(x, dtype=np.int64) & ((1 << bits) - 1)]

@@ -2,6 +2,7 @@
 Every op writes its own output region once; a consumer reads it in place when shapes and widths agree."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from codesign.hls.pack import words_for
@@ -34,25 +35,45 @@ class Arena:
 class ActivationMap:
     """Output regions by op name, and the rule for reading one in place.
 
-    A consumer's input i reads its producer's output region when the producer is emitted, the
-    shapes are equal (no layout op between them was folded out of the IR: a head split or merge,
-    a flatten) and the widths agree. Otherwise the input gets a region of its own, which the host
-    fills (the layout transform or width conversion is not part of the emitted design).
+    A consumer's input reads a producer's output region when the producer is emitted, the widths
+    agree and the layout op between them (if the IR folded one out) is one the kernels address
+    (codesign/hls/layout.py). Otherwise, when `strict` is off (a subset of layers), the input gets a
+    region of its own that the host fills; with `strict` on (the whole network), that is an error
+    unless the input has no emitted producer (the model's input).
     """
 
-    def __init__(self, arena: Arena):
+    def __init__(self, arena: Arena, strict: bool = False):
         self.arena = arena
-        self.outputs: dict[str, tuple[tuple[int, ...], Region]] = {}
+        self.strict = strict
+        self.outputs: dict[str, tuple] = {}
 
-    def output(self, name: str, shape, elems: int, bits: int) -> Region:
-        region = self.arena.alloc(elems, bits)
-        self.outputs[name] = (tuple(shape), region)
+    def output(self, op, where, bits: int) -> Region:
+        region = self.arena.alloc(where.elems, bits)
+        self.outputs[op.name] = (op, where, region)
         return region
 
-    def input(self, producers, shape, elems: int, bits: int, used: set) -> tuple[Region, str | None]:
+    def input(self, consumer, index: int, producers, bits: int, used: set):
+        """(region, producer name or None, View or None) of input `index` of `consumer`."""
+        from codesign.hls.layout import view
+
+        shape = tuple(consumer.inputs[index])
         for name in producers:
             found = self.outputs.get(name)
-            if found and name not in used and found[0] == tuple(shape) and found[1].bits == bits:
+            if not found or found[2].bits != bits:
+                continue
+            producer, where, region = found
+            seen = view(producer, where, consumer, index)
+            if not self.strict and seen is not None and seen.kind != "identity":
+                seen = None             # a subset's testbench fills each layer's inputs contiguously
+            if seen is not None and (name not in used or seen.kind == "head_split"):
                 used.add(name)
-                return found[1], name
-        return self.arena.alloc(elems, bits), None
+                return region, name, seen
+        if self.strict and any(n in self.outputs for n in producers):
+            from codesign.errors import UserError
+
+            have = [(n, list(self.outputs[n][1].shape), self.outputs[n][2].bits)
+                    for n in producers if n in self.outputs]
+            raise UserError(f"the HLS templates cannot connect input {index} of {consumer.name!r} "
+                            f"(shape {list(shape)}, {bits}-bit) to its producers {have}: no layout op or width "
+                            f"conversion of the emitted design reads it; emit a subset with --layers")
+        return self.arena.alloc(math.prod(shape), bits), None, None

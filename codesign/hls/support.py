@@ -6,15 +6,18 @@ import math
 
 from accel_sim.config import Accelerator
 from codesign.errors import UserError
-from codesign.hls.golden import layernorm_fits, max_abs
-from codesign.ir import ConvAttrs, Op, OpKind
+from codesign.hls.golden import MAX_LUT_BITS, layernorm_fits, max_abs
+from codesign.ir import ConvAttrs, Op, OpKind, PoolAttrs
 
 # IR kind -> kernel family (the dispatch family of the generated top function).
 FAMILY = {
     OpKind.CONV2D: "gemm", OpKind.LINEAR: "gemm", OpKind.MATMUL: "gemm", OpKind.ATTN_QK: "gemm",
     OpKind.ATTN_AV: "gemm", OpKind.SOFTMAX: "softmax", OpKind.LAYERNORM: "layer_norm",
-    OpKind.GELU: "gelu", OpKind.RELU: "relu", OpKind.ADD: "add",
+    OpKind.GELU: "gelu", OpKind.RELU: "relu", OpKind.ADD: "add", OpKind.POOL: "pool",
+    OpKind.SIGMOID: "sigmoid", OpKind.SILU: "silu", OpKind.HARDSWISH: "hardswish", OpKind.HARDSIGMOID: "hardsigmoid",
+    OpKind.MEAN: "pool", OpKind.MUL: "mul",
 }
+LUT_FAMILIES = ("sigmoid", "silu", "hardswish", "hardsigmoid")     # activations from a table (golden.act_lut)
 HLS_DATAFLOWS = ("ws", "os", "is")
 MAX_ACCUM_BITS = 48     # bias elements and the golden model's exact float64 sums
 MAX_ROW_LEN = 1 << 16   # softmax row sums of Q1.15 terms stay below 2^32
@@ -28,6 +31,20 @@ def unsupported_message(ops: list[Op]) -> str:
             f"leave them out with --layers GLOB,...")
 
 
+def fold_batchnorm(graph, ops: list[Op]) -> tuple[list[Op], dict[str, str]]:
+    """BatchNorm after a conv or linear among `ops` folds into that producer's per-output-channel
+    requantisation (bias and multiplier): the op leaves the layer list; {BN name: producer name}."""
+    chosen = {op.name for op in ops}
+    folded = {}
+    for op in ops:
+        preds = list(graph.dag.predecessors(op.name))
+        if (op.kind == OpKind.BATCHNORM and len(preds) == 1 and preds[0] in chosen
+                and graph.by_name[preds[0]].kind in (OpKind.CONV2D, OpKind.LINEAR)
+                and len(list(graph.dag.successors(preds[0]))) == 1):
+            folded[op.name] = preds[0]
+    return [op for op in ops if op.name not in folded], folded
+
+
 def check_supported(ops: list[Op]) -> None:
     bad = [op for op in ops if op.kind not in FAMILY]
     if bad:
@@ -36,13 +53,43 @@ def check_supported(ops: list[Op]) -> None:
         if isinstance(op.attrs, ConvAttrs) and op.attrs.dilation != (1, 1):
             raise UserError(f"the HLS templates cannot emit {op.name!r}: dilated convolution "
                             f"(dilation {op.attrs.dilation}); leave it out with --layers")
-        if op.kind == OpKind.ADD and not _add_shapes_ok(op):
+        if op.kind == OpKind.MEAN and not (len(op.inputs[0]) == 4 and tuple(op.output[:2]) == tuple(op.inputs[0][:2])
+                                           and math.prod(op.output[2:]) == 1):
+            raise UserError(f"the HLS templates cannot emit {op.name!r}: only a mean over the spatial dimensions "
+                            f"of an NCHW map (global average pooling); leave it out with --layers")
+        if op.kind == OpKind.MUL and not (len(op.inputs) == 2 and _add_shapes_ok(op) and _channel_broadcast(op)):
+            raise UserError(f"the HLS templates cannot emit {op.name!r}: mul of shapes {[list(s) for s in op.inputs]} "
+                            f"is not an elementwise product with a trailing or per-channel broadcast; leave it out "
+                            f"with --layers")
+        if op.kind == OpKind.ADD and not (_add_shapes_ok(op) and _channel_broadcast(op)):
             raise UserError(f"the HLS templates cannot emit {op.name!r}: add of shapes "
                             f"{[list(s) for s in op.inputs]} is not an elementwise add with a trailing "
                             f"broadcast; leave it out with --layers")
+        if op.kind == OpKind.POOL and (not isinstance(op.attrs, PoolAttrs) or len(op.attrs.kernel) != 2
+                                       or len(op.output) != 4):
+            raise UserError(f"the HLS templates cannot emit {op.name!r}: only 2-D pooling of NCHW maps; "
+                            f"leave it out with --layers")
         if op.kind in (OpKind.SOFTMAX, OpKind.LAYERNORM) and op.output[-1] > MAX_ROW_LEN:
             raise UserError(f"the HLS templates cannot emit {op.name!r}: rows of {op.output[-1]} "
                             f"elements exceed {MAX_ROW_LEN}")
+
+
+def _channel_broadcast(op: Op) -> bool:
+    """A smaller operand of a 4-D (NCHW, stored NHWC) product or sum must be one value per channel."""
+    if len(op.inputs) < 2 or len(op.output) != 4:
+        return True
+    small = min(op.inputs, key=math.prod)
+    return math.prod(small) == math.prod(op.output) or (len(small) == 4 and small[0] == 1 and small[2:] == (1, 1)
+                                                         and small[1] == op.output[1] and op.output[0] == 1)
+
+
+def pool_geometry(op: Op) -> tuple:
+    """(kernel, stride, padding, mode, out_hw) of a pooling or spatial-mean op over an NCHW map."""
+    if isinstance(op.attrs, PoolAttrs):
+        a = op.attrs
+        return tuple(a.kernel), tuple(a.stride), tuple(a.padding), a.mode, tuple(op.output[2:4])
+    height, width = op.inputs[0][2:4]                  # MEAN over H, W: one window of the whole map
+    return (height, width), (height, width), (0, 0), "avg", (1, 1)
 
 
 def _add_shapes_ok(op: Op) -> bool:
@@ -77,6 +124,9 @@ def check_precision(op: Op, accel: Accelerator) -> None:
     if op.a_bits < 2:
         raise UserError(f"precision of {op.name!r} cannot be expressed: the vector unit has no binary "
                         f"({op.a_bits}-bit) activations")
+    if FAMILY.get(op.kind) in LUT_FAMILIES and op.a_bits > MAX_LUT_BITS:
+        raise UserError(f"precision a{op.a_bits} of {op.name!r} cannot be expressed: the vector unit takes "
+                        f"{op.kind.value} from a table of 2^bits entries, up to {MAX_LUT_BITS}-bit activations")
     if op.kind == OpKind.LAYERNORM and not layernorm_fits(op.output[-1], op.a_bits):
         raise UserError(f"precision a{op.a_bits} of {op.name!r} cannot be expressed: the 64-bit variance of "
                         f"{op.output[-1]}-wide rows would overflow; use at most 8-bit activations here")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from codesign.hls import golden
-from codesign.hls.descriptors import LayerEntry, LayerTable
+from codesign.hls.descriptors import OPCODES, LayerEntry, LayerTable
 from codesign.hls.golden import LN_BETA_FRAC, LN_GAMMA_FRAC, MULT_BITS
 from codesign.hls.pack import pack
 from codesign.hls.types import act_frac_bits
@@ -36,7 +36,7 @@ class TbCase:
                             "file": name} for role, r, name in self.inputs]}
 
 
-def _ints(rng, shape, bits: int, spread: float | None = None) -> np.ndarray:
+def ints(rng, shape, bits: int, spread: float | None = None) -> np.ndarray:
     """Random activations: uniform over the whole range, or normal with std spread * max."""
     if bits == 1:
         return rng.choice(np.array([-1, 1], dtype=np.int64), size=shape)
@@ -72,15 +72,15 @@ def _gemm_case(e: LayerEntry, rng, accum_bits: int):
     batch, m, n, k = v["batch"], v["m"], v["n"], v["k"]
     files = {}
     if isinstance(op.attrs, ConvAttrs):
-        x = _ints(rng, (v["images"], v["in_h"], v["in_w"], v["in_c"]), p.a_bits)
+        x = ints(rng, (v["images"], v["in_h"], v["in_w"], v["in_c"]), p.a_bits)
         pad = -1 if p.a_bits == 1 else 0                        # raw 0 on the ifmap: -1 when binary
         a = golden.im2col(x, (v["kh"], v["kw"]), (v["stride_h"], v["stride_w"]), (v["pad_h"], v["pad_w"]),
                           batch, (v["out_h"], v["out_w"]), pad)
         files["a"] = x
     else:
-        a = _ints(rng, (batch, m, k), p.a_bits)
+        a = ints(rng, (batch, m, k), p.a_bits)
         files["a"] = a
-    b = _ints(rng, (batch, k, n), p.w_bits)
+    b = ints(rng, (batch, k, n), p.w_bits)
     files["b"] = b.transpose(0, 2, 1) if v["b_nstride"] == k else b      # [b][n][k] or [b][k][n]
     acc = golden.xnor_popcount_gemm(a, p.a_bits, b) if p.w_bits == 1 else golden.gemm(a, b)
     bias, mult, shift = requant_params(acc, p.o_bits, accum_bits, bool(v["per_channel"]), rng)
@@ -98,28 +98,41 @@ def _vector_case(e: LayerEntry, rng):
     scale = 2.0 ** -act_frac_bits(bits)
     files = {}
     if family == "softmax":
-        x = _ints(rng, (v["rows"], v["row_len"]), bits, spread=0.3)
+        x = ints(rng, (v["rows"], v["row_len"]), bits, spread=0.3)
         out = golden.softmax(x, bits)
         exact = golden.softmax_float(x * scale)
     elif family == "layer_norm":
-        x = _ints(rng, (v["rows"], v["row_len"]), bits, spread=0.35)
+        x = ints(rng, (v["rows"], v["row_len"]), bits, spread=0.35)
         gamma = np.rint(rng.uniform(0.5, 1.5, v["row_len"]) * (1 << LN_GAMMA_FRAC)).astype(np.int64)
         beta = np.rint(rng.uniform(-0.5, 0.5, v["row_len"]) * (1 << LN_BETA_FRAC)).astype(np.int64)
         out = golden.layernorm(x, gamma, beta, bits)
         exact = golden.layernorm_float(x * scale, gamma / (1 << LN_GAMMA_FRAC), beta / (1 << LN_BETA_FRAC))
         files.update(b=gamma, bias=beta)
     elif family == "gelu":
-        x = _ints(rng, (v["elems"],), bits, spread=0.45)
+        x = ints(rng, (v["elems"],), bits, spread=0.45)
         out = golden.gelu(x, bits)
         exact = golden.gelu_float(x * scale)
     elif family == "relu":
-        x = _ints(rng, (v["elems"],), bits)
+        x = ints(rng, (v["elems"],), bits)
         out, exact = golden.relu(x), np.maximum(x * scale, 0.0)
-    else:                                                       # add
-        x = _ints(rng, (v["elems"],), bits)
-        x2 = _ints(rng, (v["in2_elems"],), bits)
-        out = golden.add(x, x2, bits)
-        exact = (x + x2[np.arange(len(x)) % len(x2)]) * scale
+    elif family in golden.LUT_FUNCTIONS:
+        x = ints(rng, (v["elems"],), bits)
+        out = golden.lut_apply(x, family, bits)
+        exact = np.array([golden.LUT_FUNCTIONS[family](t) for t in x * scale])
+    elif family == "pool":                                      # NHWC in and out
+        x = ints(rng, (v["images"], v["in_h"], v["in_w"], v["in_c"]), bits)
+        geometry = ((v["kh"], v["kw"]), (v["stride_h"], v["stride_w"]), (v["pad_h"], v["pad_w"]),
+                    "max" if v["kind"] == OPCODES["pool_max"] else "avg", (v["out_h"], v["out_w"]))
+        out = golden.pool(x, *geometry)
+        exact = golden.pool(x, *geometry, rounded=False) * scale
+    else:                                                       # add, mul
+        x = ints(rng, (v["elems"],), bits)
+        x2 = ints(rng, (v["in2_elems"],), bits)
+        broadcast = x2[np.arange(len(x)) % len(x2)]
+        if family == "mul":
+            out, exact = golden.mul(x, x2, bits), x * broadcast * scale * scale
+        else:
+            out, exact = golden.add(x, x2, bits), (x + broadcast) * scale
         files["b"] = x2
     files["a"] = x
     return files, out.reshape(-1), exact.reshape(-1)

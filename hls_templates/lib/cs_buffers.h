@@ -1,5 +1,5 @@
 // cs_buffers.h - the operand buffers' fill stages: DRAM -> A tile / B panel, O tile -> DRAM.
-// A tile: tm rows x K (row stride K); B panel: tn columns x K (k contiguous, the XNOR packing).
+// A tile: tm rows x tk (row stride tk); B panel: tn columns x tk (k contiguous, the XNOR packing).
 #ifndef CS_BUFFERS_H
 #define CS_BUFFERS_H
 
@@ -23,50 +23,53 @@ ap_uint<BITS> read_operand(int arena, const dram_word_t *act_in, const dram_word
     return raw;
 }
 
-// Rows m0 .. m0 + tm of A (a convolution's rows are gathered from the NHWC ifmap, im2col on the
-// fly; padding reads raw 0: value 0, or -1 for binary activations).
+// Rows m0 .. m0 + tm, columns k0 .. k0 + tk of A (a convolution's rows are gathered from the NHWC
+// ifmap, im2col on the fly; padding reads raw 0: value 0, or -1 for binary activations).
 template <class P>
-void load_a_tile(const LayerDesc &d, int b, int m0, int tm, const dram_word_t *act_in,
+void load_a_tile(const LayerDesc &d, int b, int m0, int tm, int k0, int tk, const dram_word_t *act_in,
                  ifmap_word_t a_tile[CS_IFMAP_FILL_WORDS]) {
     const dram_word_t *src = act_in + d.a_off;
     const int cin_g = d.kind == OP_CONV ? d.in_c / d.batch : 1;
     A_ROWS: for (int i = 0; i < tm; ++i) {
 #pragma HLS LOOP_TRIPCOUNT min=1 max=CS_MAX_TILE_M
         const int m = m0 + i;
-        A_COLS: for (int kk = 0; kk < d.k; ++kk) {
-#pragma HLS LOOP_TRIPCOUNT min=1 max=CS_MAX_K
+        A_COLS: for (int kk = 0; kk < tk; ++kk) {
+#pragma HLS LOOP_TRIPCOUNT min=1 max=CS_MAX_TILE_K
 #pragma HLS PIPELINE II=1
+            const int kg = k0 + kk;
             ap_uint<P::A_BITS> raw = 0;
             if (d.kind == OP_CONV) {
                 const int ox = m % d.out_w, oy = (m / d.out_w) % d.out_h, img = m / (d.out_w * d.out_h);
-                const int ci = kk % cin_g, kx = (kk / cin_g) % d.kw, ky = kk / (cin_g * d.kw);
+                const int ci = kg % cin_g, kx = (kg / cin_g) % d.kw, ky = kg / (cin_g * d.kw);
                 const int ih = oy * d.stride_h - d.pad_h + ky, iw = ox * d.stride_w - d.pad_w + kx;
                 if (ih >= 0 && ih < d.in_h && iw >= 0 && iw < d.in_w) {
                     raw = get_raw<P::A_BITS, CS_DRAM_WORD_BITS>(
-                        src, ((img * d.in_h + ih) * d.in_w + iw) * d.in_c + b * cin_g + ci);
+                        src, d.a_base + ((img * d.in_h + ih) * d.in_w + iw) * d.in_c + b * cin_g + ci);
                 }
             } else {
-                raw = get_raw<P::A_BITS, CS_DRAM_WORD_BITS>(src, b * d.a_bstride + m * d.a_mstride + kk);
+                raw = get_raw<P::A_BITS, CS_DRAM_WORD_BITS>(src, d.a_base + b * d.a_bstride + m * d.a_mstride + kg);
             }
-            put_raw<P::A_BITS, CS_IFMAP_WORD_BITS>(a_tile, i * d.k + kk, raw);
+            put_raw<P::A_BITS, CS_IFMAP_WORD_BITS>(a_tile, i * tk + kk, raw);
         }
     }
+    CS_COUNT_CYCLES(tm * tk);
 }
 
-// Columns n0 .. n0 + tn of B, stored column-major (k contiguous per column).
+// Columns n0 .. n0 + tn, rows k0 .. k0 + tk of B, stored column-major (k contiguous per column).
 template <class P>
-void load_b_panel(const LayerDesc &d, int b, int n0, int tn, const dram_word_t *act_in,
+void load_b_panel(const LayerDesc &d, int b, int n0, int tn, int k0, int tk, const dram_word_t *act_in,
                   const dram_word_t *wgt, weight_word_t b_tile[CS_WEIGHT_FILL_WORDS]) {
     B_COLS: for (int j = 0; j < tn; ++j) {
 #pragma HLS LOOP_TRIPCOUNT min=1 max=CS_MAX_TILE_N
-        B_ROWS: for (int kk = 0; kk < d.k; ++kk) {
-#pragma HLS LOOP_TRIPCOUNT min=1 max=CS_MAX_K
+        B_ROWS: for (int kk = 0; kk < tk; ++kk) {
+#pragma HLS LOOP_TRIPCOUNT min=1 max=CS_MAX_TILE_K
 #pragma HLS PIPELINE II=1
-            const int idx = b * d.b_bstride + (n0 + j) * d.b_nstride + kk * d.b_kstride;
+            const int idx = d.b_base + b * d.b_bstride + (n0 + j) * d.b_nstride + (k0 + kk) * d.b_kstride;
             const ap_uint<P::W_BITS> raw = read_operand<P::W_BITS>(d.b_src, act_in, wgt, d.b_off, idx);
-            put_raw<P::W_BITS, CS_WEIGHT_WORD_BITS>(b_tile, j * d.k + kk, raw);
+            put_raw<P::W_BITS, CS_WEIGHT_WORD_BITS>(b_tile, j * tk + kk, raw);
         }
     }
+    CS_COUNT_CYCLES(tn * tk);
 }
 
 // The requantisation parameters of columns n0 .. n0 + tn (read by the load stage, so that only
@@ -82,6 +85,7 @@ void load_params(const LayerDesc &d, int b, int n0, int tn, const dram_word_t *w
         bias[j] = acc_t(get_raw<CS_ACCUM_BITS, CS_DRAM_WORD_BITS>(wgt + d.bias_off, p));
         mult[j] = get_raw<CS_MULT_BITS, CS_DRAM_WORD_BITS>(wgt + d.mult_off, p);
     }
+    CS_COUNT_CYCLES(tn + 1);
 }
 
 // Requantise the accumulators of an output tile and write them to DRAM at O_BITS.
@@ -97,9 +101,40 @@ void store_o_tile(const LayerDesc &d, int b, int m0, int tm, int n0, int tn, con
             const acc_t acc = acc_t(get_raw<CS_ACCUM_BITS, CS_OFMAP_WORD_BITS>(o_tile, i * tn + j));
             const ap_uint<P::O_BITS> raw = requantize<P::O_BITS>(acc, bias[j], mult[j], shift[0]);
             put_raw<P::O_BITS, CS_DRAM_WORD_BITS>(act_out + d.o_off,
-                                                  b * d.o_bstride + (m0 + i) * d.o_mstride + n0 + j, raw);
+                                                  d.o_base + b * d.o_bstride + (m0 + i) * d.o_mstride + n0 + j, raw);
         }
     }
+    CS_COUNT_CYCLES(tm * tn);
+}
+
+// Partial sums of an output tile between k tiles, when the k loop runs outside the output tile's
+// loops: accumulator-wide elements of a (batch, m, n) region of the activation arena.
+inline void store_psums(const LayerDesc &d, int b, int m0, int tm, int n0, int tn,
+                        const ofmap_word_t o_tile[CS_OFMAP_FILL_WORDS], dram_word_t *act_out) {
+    PSUM_OUT: for (int i = 0; i < tm; ++i) {
+#pragma HLS LOOP_TRIPCOUNT min=1 max=CS_MAX_TILE_M
+        for (int j = 0; j < tn; ++j) {
+#pragma HLS LOOP_TRIPCOUNT min=1 max=CS_MAX_TILE_N
+#pragma HLS PIPELINE II=1
+            put_raw<CS_ACCUM_BITS, CS_DRAM_WORD_BITS>(act_out + d.psum_off, (b * d.m + m0 + i) * d.n + n0 + j,
+                                                      get_raw<CS_ACCUM_BITS, CS_OFMAP_WORD_BITS>(o_tile, i * tn + j));
+        }
+    }
+    CS_COUNT_CYCLES(tm * tn);
+}
+
+inline void load_psums(const LayerDesc &d, int b, int m0, int tm, int n0, int tn, const dram_word_t *act_in,
+                       ofmap_word_t o_tile[CS_OFMAP_FILL_WORDS]) {
+    PSUM_IN: for (int i = 0; i < tm; ++i) {
+#pragma HLS LOOP_TRIPCOUNT min=1 max=CS_MAX_TILE_M
+        for (int j = 0; j < tn; ++j) {
+#pragma HLS LOOP_TRIPCOUNT min=1 max=CS_MAX_TILE_N
+#pragma HLS PIPELINE II=1
+            put_raw<CS_ACCUM_BITS, CS_OFMAP_WORD_BITS>(o_tile, i * tn + j,
+                get_raw<CS_ACCUM_BITS, CS_DRAM_WORD_BITS>(act_in + d.psum_off, (b * d.m + m0 + i) * d.n + n0 + j));
+        }
+    }
+    CS_COUNT_CYCLES(tm * tn);
 }
 
 }  // namespace cs

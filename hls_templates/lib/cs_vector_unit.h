@@ -1,5 +1,6 @@
-// cs_vector_unit.h - the vector unit: requantisation, LUT-exp softmax, LayerNorm, GELU, ReLU, add.
-// Integer algorithms mirrored bit for bit by codesign/hls/golden.py (the testbench's reference).
+// cs_vector_unit.h - the vector unit: requantisation, LUT-exp softmax, LayerNorm, GELU, ReLU, add,
+// pooling, table activations (sigmoid, SiLU, hardswish).
+// Integer algorithms mirrored bit for bit by codesign/hls/golden.py.
 #ifndef CS_VECTOR_UNIT_H
 #define CS_VECTOR_UNIT_H
 
@@ -34,6 +35,7 @@ inline ap_uint<32> isqrt64(ap_uint<64> v) {
             root >>= 1;
         }
     }
+    CS_COUNT_CYCLES(32);
     return ap_uint<32>(root);
 }
 
@@ -91,6 +93,7 @@ void softmax_layer(const LayerDesc &d, const dram_word_t *act_in, dram_word_t *a
             if (y > top) y = top;
             put_raw<V::BITS, CS_DRAM_WORD_BITS>(act_out + d.o_off, row * d.row_len + i, ap_uint<V::BITS>(y));
         }
+        CS_COUNT_CYCLES(d.row_len + 2 * ceil_div(d.row_len, CS_VEC_LANES));    // LOAD, EXP, NORM
     }
 }
 
@@ -134,6 +137,7 @@ void layernorm_layer(const LayerDesc &d, const dram_word_t *act_in, const dram_w
             const ap_int<64> y = (z * gamma + beta + (ap_int<64>(1) << (y_shift - 1))) >> y_shift;
             put_raw<V::BITS, CS_DRAM_WORD_BITS>(act_out + d.o_off, row * D + i, encode<V::BITS>(saturate<V::BITS>(y)));
         }
+        CS_COUNT_CYCLES(2 * D + ceil_div(D, CS_VEC_LANES));                        // LOAD, VARIANCE, NORMALISE
     }
 }
 
@@ -165,6 +169,7 @@ void gelu_layer(const LayerDesc &d, const dram_word_t *act_in, dram_word_t *act_
         }
         put_raw<V::BITS, CS_DRAM_WORD_BITS>(act_out + d.o_off, i, out);
     }
+    CS_COUNT_CYCLES(ceil_div(d.elems, CS_VEC_LANES));
 }
 
 template <class V>
@@ -176,6 +181,7 @@ void relu_layer(const LayerDesc &d, const dram_word_t *act_in, dram_word_t *act_
         const ap_int<V::BITS> x = ap_int<V::BITS>(get_raw<V::BITS, CS_DRAM_WORD_BITS>(act_in + d.a_off, i));
         put_raw<V::BITS, CS_DRAM_WORD_BITS>(act_out + d.o_off, i, ap_uint<V::BITS>(x > 0 ? x : ap_int<V::BITS>(0)));
     }
+    CS_COUNT_CYCLES(ceil_div(d.elems, CS_VEC_LANES));
 }
 
 // x1 + x2, saturated; x2 is another activation or a parameter tensor (a position embedding),
@@ -197,6 +203,74 @@ void add_layer(const LayerDesc &d, const dram_word_t *act_in, const dram_word_t 
         const ap_int<V::BITS + 1> sum = x1 + x2;
         put_raw<V::BITS, CS_DRAM_WORD_BITS>(act_out + d.o_off, i, encode<V::BITS>(saturate<V::BITS>(sum)));
     }
+    CS_COUNT_CYCLES(ceil_div(d.elems, CS_VEC_LANES));
+}
+
+// x1 * x2 (x2 broadcast as in add_layer: a per-channel gate of an NHWC map), the product's extra
+// fraction bits dropped with rounding half up, saturated.
+template <class V>
+void mul_layer(const LayerDesc &d, const dram_word_t *act_in, dram_word_t *act_out) {
+    MUL: for (int i = 0; i < d.elems; ++i) {
+#pragma HLS LOOP_TRIPCOUNT min=1 max=CS_MAX_ELEMS
+#pragma HLS PIPELINE II=1
+#pragma HLS UNROLL factor=CS_VEC_LANES
+        const ap_int<2 * V::BITS> x1 = ap_int<V::BITS>(get_raw<V::BITS, CS_DRAM_WORD_BITS>(act_in + d.a_off, i));
+        const ap_int<2 * V::BITS> x2 = ap_int<V::BITS>(get_raw<V::BITS, CS_DRAM_WORD_BITS>(act_in + d.b_off, i % d.in2_elems));
+        ap_int<2 * V::BITS + 1> prod = x1 * x2;
+        if (V::FRAC > 0) prod = (prod + (ap_int<2 * V::BITS + 1>(1) << (V::FRAC - 1))) >> V::FRAC;
+        put_raw<V::BITS, CS_DRAM_WORD_BITS>(act_out + d.o_off, i, encode<V::BITS>(saturate<V::BITS>(prod)));
+    }
+    CS_COUNT_CYCLES(ceil_div(d.elems, CS_VEC_LANES));
+}
+
+// Max or average pooling over NHWC maps (global average pooling is a window of the whole map).
+// Max: padding never wins; average: the window's sum over kh * kw (padding counts as 0, torch's
+// count_include_pad), rounded half up: floor((2 sum + count) / (2 count)).
+template <class V>
+void pool_layer(const LayerDesc &d, const dram_word_t *act_in, dram_word_t *act_out) {
+    const bool is_max = d.kind == OP_POOL_MAX;
+    const int count = d.kh * d.kw;
+    POOL_PIXELS: for (int p = 0; p < d.images * d.out_h * d.out_w; ++p) {
+#pragma HLS LOOP_TRIPCOUNT min=1 max=CS_MAX_ELEMS
+        const int ox = p % d.out_w, oy = (p / d.out_w) % d.out_h, img = p / (d.out_w * d.out_h);
+        POOL_CHANNELS: for (int c = 0; c < d.in_c; ++c) {
+#pragma HLS LOOP_TRIPCOUNT min=1 max=CS_MAX_ROW
+            ap_int<32> acc = is_max ? ap_int<32>(-(1 << (V::BITS - 1))) : ap_int<32>(0);
+            WINDOW: for (int w = 0; w < count; ++w) {
+#pragma HLS PIPELINE II=1
+                const int ih = oy * d.stride_h - d.pad_h + w / d.kw, iw = ox * d.stride_w - d.pad_w + w % d.kw;
+                if (ih >= 0 && ih < d.in_h && iw >= 0 && iw < d.in_w) {
+                    const ap_int<V::BITS> x = ap_int<V::BITS>(get_raw<V::BITS, CS_DRAM_WORD_BITS>(
+                        act_in + d.a_off, ((img * d.in_h + ih) * d.in_w + iw) * d.in_c + c));
+                    if (is_max) {
+                        if (x > acc) acc = x;
+                    } else {
+                        acc += x;
+                    }
+                }
+            }
+            if (!is_max) {
+                const ap_int<32> num = 2 * acc + count, den = 2 * count;
+                acc = num >= 0 ? ap_int<32>(num / den) : ap_int<32>(-((-num + den - 1) / den));
+            }
+            put_raw<V::BITS, CS_DRAM_WORD_BITS>(act_out + d.o_off, p * d.in_c + c, ap_uint<V::BITS>(ap_int<V::BITS>(acc)));
+        }
+    }
+    CS_COUNT_CYCLES((long long)d.images * d.out_h * d.out_w * count * ceil_div(d.in_c, CS_VEC_LANES));
+}
+
+// An activation taken from a table indexed by the input code (F::at: one output code per input
+// code, the function rounded: codesign/hls/golden.py act_lut): sigmoid, SiLU, hardswish.
+template <class V, class F>
+void lut_layer(const LayerDesc &d, const dram_word_t *act_in, dram_word_t *act_out) {
+    LUT: for (int i = 0; i < d.elems; ++i) {
+#pragma HLS LOOP_TRIPCOUNT min=1 max=CS_MAX_ELEMS
+#pragma HLS PIPELINE II=1
+#pragma HLS UNROLL factor=CS_VEC_LANES
+        const ap_uint<V::BITS> raw = get_raw<V::BITS, CS_DRAM_WORD_BITS>(act_in + d.a_off, i);
+        put_raw<V::BITS, CS_DRAM_WORD_BITS>(act_out + d.o_off, i, F::at(raw.to_int()));
+    }
+    CS_COUNT_CYCLES(ceil_div(d.elems, CS_VEC_LANES));
 }
 
 }  // namespace cs
