@@ -7,17 +7,18 @@ import math
 from accel_sim.config import Accelerator
 from codesign.errors import UserError
 from codesign.hls.golden import MAX_LUT_BITS, layernorm_fits, max_abs
-from codesign.ir import ConvAttrs, Op, OpKind, PoolAttrs
+from codesign.ir import PE_ARRAY_KINDS, ConvAttrs, Op, OpKind, PoolAttrs
 
-# IR kind -> kernel family (the dispatch family of the generated top function).
-FAMILY = {
-    OpKind.CONV2D: "gemm", OpKind.LINEAR: "gemm", OpKind.MATMUL: "gemm", OpKind.ATTN_QK: "gemm",
-    OpKind.ATTN_AV: "gemm", OpKind.SOFTMAX: "softmax", OpKind.LAYERNORM: "layer_norm",
-    OpKind.GELU: "gelu", OpKind.RELU: "relu", OpKind.ADD: "add", OpKind.POOL: "pool",
-    OpKind.SIGMOID: "sigmoid", OpKind.SILU: "silu", OpKind.HARDSWISH: "hardswish", OpKind.HARDSIGMOID: "hardsigmoid",
-    OpKind.MEAN: "pool", OpKind.MUL: "mul",
-}
-LUT_FAMILIES = ("sigmoid", "silu", "hardswish", "hardsigmoid")     # activations from a table (golden.act_lut)
+# The kernel each op kind the templates support runs (the dispatch family of the generated top
+# function), named in the IR's own vocabulary: the op kind's name, except that every PE-array kind
+# runs the one GEMM kernel and a spatial mean runs the pooling kernel.
+_K = OpKind
+SUPPORTED_KINDS = PE_ARRAY_KINDS | {_K.SOFTMAX, _K.LAYERNORM, _K.GELU, _K.RELU, _K.ADD, _K.MUL, _K.POOL, _K.MEAN,
+                                    _K.SIGMOID, _K.SILU, _K.HARDSWISH, _K.HARDSIGMOID}
+GEMM = "gemm"
+FAMILY = {kind: GEMM if kind in PE_ARRAY_KINDS else (_K.POOL if kind is _K.MEAN else kind).value
+          for kind in SUPPORTED_KINDS}
+LUT_FAMILIES = tuple(k.value for k in (_K.SIGMOID, _K.SILU, _K.HARDSWISH, _K.HARDSIGMOID))   # golden.act_lut tables
 HLS_DATAFLOWS = ("ws", "os", "is")
 MAX_ACCUM_BITS = 48     # bias elements and the golden model's exact float64 sums
 MAX_ROW_LEN = 1 << 16   # softmax row sums of Q1.15 terms stay below 2^32
