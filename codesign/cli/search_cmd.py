@@ -7,7 +7,8 @@ from __future__ import annotations
 import json
 
 from codesign.cli.arg_types import float_option, int_option
-from codesign.cli.sweep_cmd import add_output_arguments, check_outputs, front_plots, show_progress
+from codesign.cli.sweep_cmd import (add_device_argument, add_output_arguments, check_outputs, front_plots,
+                                    show_progress)
 
 
 def add_parser(sub) -> None:
@@ -24,8 +25,7 @@ def add_parser(sub) -> None:
     p.add_argument("--population", type=int_option("--population"), default=None, metavar="N", help="NSGA-II population (default 50)")
     p.add_argument("--target-fps", type=float_option("--target-fps"), default=None, metavar="FPS",
                    help="find the best-fidelity point reaching FPS frames/s (exit status 1 if none does)")
-    p.add_argument("--device", default=None, metavar="BOARD",
-                   help="fix the FPGA device (overrides accelerator.device; the design must fit it)")
+    add_device_argument(p)
     p.add_argument("-o", "--results", default=None, metavar="FILE.csv|FILE.jsonl",
                    help="export every evaluated point here (default: SPACE.search.csv)")
     add_output_arguments(p)

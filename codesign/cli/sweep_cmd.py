@@ -16,6 +16,12 @@ def add_output_arguments(p) -> None:
     p.add_argument("--json", action="store_true", help="print the summary and the front as JSON")
 
 
+def add_device_argument(p) -> None:
+    """--device, shared by sweep and search."""
+    p.add_argument("--device", default=None, metavar="BOARD",
+                   help="fix the FPGA device (overrides accelerator.device; the design must fit it)")
+
+
 def check_outputs(args) -> None:
     """--plot DIR and -o FILE checked before the work starts."""
     from codesign.boundary.outputs import check_output_dir, check_output_file
@@ -55,8 +61,7 @@ def add_parser(sub) -> None:
                        help="local worker processes (default: one per core; 1 runs in this process)")
     where.add_argument("--dask", default=None, metavar="ADDRESS",
                        help="run on a Dask cluster, e.g. tcp://10.0.0.5:8786 (`dask scheduler`, `dask worker`)")
-    p.add_argument("--device", default=None, metavar="BOARD",
-                   help="fix the FPGA device (overrides accelerator.device; the design must fit it)")
+    add_device_argument(p)
     add_output_arguments(p)
     p.set_defaults(run=run)
 
