@@ -99,12 +99,13 @@ class SimResult:
 
     @cached_property
     def totals(self) -> Cost:
-        return Cost(**{name: _plain(self.columns[name].sum()) for name in COST_FIELDS})
+        add = np.add.reduce
+        return Cost(**{name: _plain(add(self.columns[name])) for name in COST_FIELDS})
 
     # --- network figures -------------------------------------------------------------------
     @property
     def cycles(self) -> int:
-        return int(self.columns["cycles"].sum())
+        return self.totals.cycles
 
     @property
     def latency_ms(self) -> float:
@@ -125,8 +126,8 @@ class SimResult:
     @property
     def utilization(self) -> float:
         """MACs done / MACs the arrays could have done in these cycles at each layer's widths."""
-        capacity = float((self.layer_peak_macs_per_cycle() * self.columns["cycles"]).sum())
-        return float(self.columns["macs"].sum()) / capacity if capacity else 0.0
+        capacity = float(np.dot(self.layer_peak_macs_per_cycle(), self.columns["cycles"]))
+        return self.totals.macs / capacity if capacity else 0.0
 
     @property
     def compute_bound_cycles(self) -> float:
