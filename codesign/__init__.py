@@ -130,6 +130,38 @@ def emit_hls(model, accel="zcu102", device=None, precision=None, prune_heads=Non
                        seed=seed)
 
 
+def export_qonnx(model: str, out: str, precision=None, prune_heads=None, prune_mlp=None, *, input_size=None,
+                 checkpoint: str | None = None, calibration: str | None = None, samples: int = 16, seed: int = 0,
+                 check: int = 0):
+    """Write `model` compressed (compression arguments as in `inspect`) as a QONNX file `out` (see `codesign
+    export-qonnx`): the fidelity path's fake-quantised model, every quantiser a Quant node, pruned heads and
+    MLP units removed. Weights, calibration and ranking as `simulate(..., fidelity=True)`. With `check` > 0,
+    the file is run by qonnx on that many images against the torch model. Returns a QonnxExport
+    (`.agreement` with a check; `to_dict()`)."""
+    from accel_sim.inputs import LIMITS, check_int
+    from codesign.boundary import api
+    from codesign.boundary.outputs import check_output_file
+    from codesign.transforms import Compression
+
+    api.expect("model", model, (str,), "a timm model name, a reference model or 'pkg.module:factory'",
+               optional=False)
+    api.expect("out", out, (str, os.PathLike), "a file path", optional=False)
+    check_output_file(out, "-o")          # before torch is imported: a bad path fails at once
+    api.input_size_arg(input_size)
+    api.compression_args(precision, prune_heads, prune_mlp)
+    api.expect("checkpoint", checkpoint, (str, os.PathLike), "a weights file path")
+    api.expect("calibration", calibration, (str, os.PathLike), "a directory of images")
+    check_int(samples, "samples")
+    check_int(seed, "seed")
+    if check:
+        check_int(check, "check", maximum=LIMITS["samples"].high)
+    from codesign.fidelity.qonnx_export import export_design
+    return export_design(model, Compression.of(precision, prune_heads, prune_mlp), os.fspath(out),
+                         check=check, seed=seed, input_size=input_size,
+                         checkpoint=os.fspath(checkpoint) if checkpoint is not None else None,
+                         calibration=os.fspath(calibration) if calibration is not None else None, samples=samples)
+
+
 def board_of(accel) -> str | None:
     """The board an accelerator is named after (zcu102, u250, ...), or None."""
     from accel_sim.devices import get_device
@@ -141,4 +173,4 @@ def board_of(accel) -> str | None:
         return None
 
 
-__all__ = ["inspect", "simulate", "sweep", "co_search", "emit_hls", "__version__", *_TRANSFORMS]
+__all__ = ["inspect", "simulate", "sweep", "co_search", "emit_hls", "export_qonnx", "__version__", *_TRANSFORMS]

@@ -13,12 +13,12 @@ import warnings
 
 from accel_sim.errors import UserError
 from codesign.errors import Interrupted
-from codesign.cli import (devices_cmd, emit_hls_cmd, inspect_cmd, models_cmd, pareto_cmd, presets_cmd, search_cmd,
-                          simulate_cmd, sweep_cmd)
+from codesign.cli import (devices_cmd, emit_hls_cmd, export_qonnx_cmd, inspect_cmd, models_cmd, pareto_cmd,
+                          presets_cmd, search_cmd, simulate_cmd, sweep_cmd)
 
 # Each command module has `add_parser(subparsers)` and `run(args) -> int`.
 COMMANDS = [inspect_cmd, simulate_cmd, models_cmd, presets_cmd, devices_cmd, sweep_cmd, search_cmd, pareto_cmd,
-            emit_hls_cmd]
+            emit_hls_cmd, export_qonnx_cmd]
 
 
 class _Parser(argparse.ArgumentParser):

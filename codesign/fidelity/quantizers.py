@@ -21,22 +21,31 @@ def quantize_weight(weight: torch.Tensor, bits: int) -> torch.Tensor:
     error: at 2 bits plain max scaling would round most weights to zero.
     """
     flat = weight.reshape(weight.shape[0], -1)
+    scale = weight_scale(weight, bits)
     if bits == 1:
-        scale = flat.abs().mean(dim=1, keepdim=True)
         return (torch.where(flat >= 0, 1.0, -1.0) * scale).reshape(weight.shape)
     qmax = 2 ** (bits - 1) - 1
+    return ((flat / scale).round().clamp(-qmax, qmax) * scale).reshape(weight.shape)
+
+
+def weight_scale(weight: torch.Tensor, bits: int) -> torch.Tensor:
+    """The per-output-channel step of `quantize_weight`, shape (channels, 1): the integer grid is
+    [-(2^(b-1)-1), 2^(b-1)-1] times it (at 1 bit, +-1 times mean|w|)."""
+    flat = weight.reshape(weight.shape[0], -1)
+    if bits == 1:
+        return flat.abs().mean(dim=1, keepdim=True)
+    qmax = 2 ** (bits - 1) - 1
     absmax = flat.abs().amax(dim=1, keepdim=True).clamp_min(1e-12)
-    best, best_err = flat, None
+    best, best_err = None, None
     for ratio in CLIP_RATIOS:
         scale = absmax * ratio / qmax
-        q = (flat / scale).round().clamp(-qmax, qmax) * scale
-        err = ((q - flat) ** 2).sum(dim=1, keepdim=True)
+        err = (((flat / scale).round().clamp(-qmax, qmax) * scale - flat) ** 2).sum(dim=1, keepdim=True)
         if best_err is None:
-            best, best_err = q, err
+            best, best_err = scale, err
         else:
             better = err < best_err
-            best, best_err = torch.where(better, q, best), torch.where(better, err, best_err)
-    return best.reshape(weight.shape)
+            best, best_err = torch.where(better, scale, best), torch.where(better, err, best_err)
+    return best
 
 
 class WeightQuant(torch.nn.Module):

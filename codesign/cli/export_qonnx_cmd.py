@@ -1,0 +1,74 @@
+"""`codesign export-qonnx MODEL -o FILE.onnx --precision SPEC --prune-heads F`: the compressed model as QONNX.
+
+`--check N` then runs the file with qonnx's executor on N images and compares it with the torch model.
+"""
+from __future__ import annotations
+
+import json
+
+from accel_sim.inputs.numbers import LIMITS
+from codesign.cli.arg_types import int_option
+from codesign.cli.compression_args import add_compression_arguments, compression_of, reported_policy_warnings
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("export-qonnx", help="write a compressed model as a QONNX file (Quant nodes, pruned "
+                                            "heads and MLP units removed)")
+    p.add_argument("model", help="timm model name, reference model (see `codesign models`) or pkg.module:factory")
+    p.add_argument("--input-size", default=None, metavar="C,H,W",
+                   help="input size as H, H,W or C,H,W (default: the model's own)")
+    add_compression_arguments(p)
+    p.add_argument("--checkpoint", default=None, help="weights file (default: a reference model's own, else "
+                                                      "timm's seeded init)")
+    p.add_argument("--calibration", default=None, metavar="DIR",
+                   help="images the activation ranges are calibrated on (default: a reference model's "
+                        "calibration split, else --samples seeded random images)")
+    p.add_argument("--samples", type=int_option("--samples"), default=16,
+                   help="calibration images without a data set (default 16, as fidelity)")
+    p.add_argument("--seed", type=int_option("--seed"), default=0, help="seed of the init and random images")
+    p.add_argument("--check", type=int_option("--check", maximum=LIMITS["samples"].high), default=None,
+                   metavar="N", help="run the file with qonnx on N images (a reference model's test images, "
+                                     "else seeded random ones) and compare with the torch model")
+    p.add_argument("-o", "--output", required=True, metavar="FILE.onnx", help="QONNX file to write")
+    p.add_argument("--json", action="store_true", help="print what was written (and the check) as JSON")
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    import codesign
+
+    compression = compression_of(args)
+    with reported_policy_warnings():
+        result = codesign.export_qonnx(args.model, args.output, precision=compression.precision,
+                                       prune_heads=compression.pruning, input_size=args.input_size,
+                                       checkpoint=args.checkpoint, calibration=args.calibration,
+                                       samples=args.samples, seed=args.seed, check=args.check or 0)
+    check = result.agreement
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=1))
+    else:
+        print(f"{result.model} -> {result.path}")
+        quantisers = ", ".join(f"{n} {k}" for k, n in result.quant_nodes.items()) or "none (float)"
+        print(f"  {result.nodes} nodes; QONNX quantisers: {quantisers}")
+        chosen = {k: v for k, v in result.compression.items() if v is not None}
+        if chosen:
+            print("  compression: " + ", ".join(f"{k} {v}" for k, v in chosen.items()))
+        if result.kept_heads or result.kept_units:
+            print(f"  removed: heads ranked by {result.importance}, "
+                  f"{sum(len(h) for h in result.kept_heads.values())} heads kept in {len(result.kept_heads)} "
+                  f"attentions, {sum(result.kept_units.values())} MLP units kept in {len(result.kept_units)} MLPs")
+        print(f"  activation ranges calibrated on {result.calibration}; exported in {result.export_s:.1f} s")
+        if check is not None:
+            print(render_check(check))
+    return 0 if check is None or check.passed else 1
+
+
+def render_check(check) -> str:
+    lines = [f"  qonnx check on {check.images} images ({check.source}), executed in {check.qonnx_s:.1f} s:",
+             f"    max |logit diff| {check.max_abs_diff:.3g} = {check.relative_diff:.2g} of the logit range "
+             f"{check.logit_range:.3g} (tolerance {check.tolerance:g}); top-1 agreement {check.top1_agreement:.0%}"]
+    if check.torch_correct is not None:
+        lines.append(f"    top-1 correct: torch {check.torch_correct}/{check.images}, "
+                     f"qonnx {check.qonnx_correct}/{check.images}")
+    lines.append(f"  check: {'passed' if check.passed else 'FAILED'}")
+    return "\n".join(lines)
