@@ -29,6 +29,7 @@ class Agreement:
     torch_correct: int | None       # with labels: images the torch model gets right
     qonnx_correct: int | None       # ... and the QONNX file
     qonnx_s: float                  # wall time of executing the file on all images
+    worst_image: int                # index of the image with the largest logit difference
     tolerance: float = RELATIVE_TOLERANCE
 
     @property
@@ -71,11 +72,13 @@ def agreement(compressed, path: str, count: int = 16, seed: int = 0) -> Agreemen
     images, labels, source = check_images(compressed.model, compressed.input_shape, count, seed)
     expected = compressed(images).numpy()
     got, seconds = run_qonnx(path, images.numpy())
-    diff = float(np.abs(got - expected).max())
+    per_image = np.abs(got - expected).reshape(len(images), -1).max(axis=1)
+    diff = float(per_image.max())
     span = float(expected.max() - expected.min())
     correct = (lambda logits: int((logits.argmax(1) == labels.numpy()).sum())) if labels is not None else None
     return Agreement(images=len(images), source=source, max_abs_diff=diff, logit_range=span,
                      relative_diff=diff / span if span > 0 else float(diff > 0),
                      top1_agreement=float((got.argmax(1) == expected.argmax(1)).mean()),
                      torch_correct=correct(expected) if correct else None,
-                     qonnx_correct=correct(got) if correct else None, qonnx_s=round(seconds, 3))
+                     qonnx_correct=correct(got) if correct else None, qonnx_s=round(seconds, 3),
+                     worst_image=int(per_image.argmax()))

@@ -1,10 +1,5 @@
-"""A compressed design point as a QONNX file: the fidelity path's fake-quantised torch model, pruned heads and
-MLP units removed, exported by torch.onnx (dynamo) with every active quantiser as a QONNX Quant node.
-
-Why this route (docs/qonnx.md): the fake-quantised model is the fidelity path's own (codesign.fidelity.compress),
-so the file cannot drift from what fidelity measures; while exporting, each quantiser calls a torch custom op
-(codesign.fidelity.qonnx_ops) that torch.onnx's maintained exporter translates into a QONNX node, so no ONNX
-graph is edited by hand and the legacy TorchScript exporter (deprecated since torch 2.9) is not needed.
+"""A compressed design point as a QONNX file: the fidelity path's fake-quantised torch model, pruned heads and MLP
+units removed, exported by torch.onnx (dynamo) with every active quantiser as a QONNX Quant node (docs/qonnx.md).
 """
 from __future__ import annotations
 
@@ -27,7 +22,14 @@ from codesign.fidelity.shrink import remove_heads, remove_units
 from codesign.transforms import (Compression, PrecisionPolicy, PrunePlan, apply_precision, attention_layout,
                                  attentions, head_choices, mlp_choices)
 
-OPSET = 18    # the default opset of torch 2.13's dynamo exporter; onnxruntime 1.32 runs it
+# torch 2.13's exporter writes its ops at opset 18 (TORCHLIB_OPSET in torch/onnx/_internal/exporter/_constants.py),
+# so nothing is version-converted; GELU is then spelled with Erf, which readers of older opsets know (Gelu is 20)
+OPSET = 18
+
+# Why this route: the model exported is the fidelity path's own (codesign.fidelity.compress), so the file cannot
+# drift from what fidelity measures; while exporting, each quantiser calls a torch custom op (qonnx_ops) that the
+# maintained exporter translates into a QONNX node, so no ONNX graph is edited by hand and the TorchScript
+# exporter (deprecated since torch 2.9) is not needed.
 
 
 @dataclass

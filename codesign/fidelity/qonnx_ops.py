@@ -1,13 +1,13 @@
 """QONNX's Quant and BipolarQuant as torch custom ops, and their translation for torch.onnx.export (dynamo).
 
-Semantics of the QONNX spec (fastmachinelearning/qonnx docs/qonnx-custom-ops/quant_op.md): clamp x/scale to the integer range, round half to even, times scale.
+Semantics as fastmachinelearning/qonnx docs/qonnx-custom-ops/quant_op.md: x/scale clamped to the grid, rounded, x scale.
 """
 from __future__ import annotations
 
 import torch
 
 DOMAIN = "qonnx.custom_op.general"    # the domain qonnx's executor looks its custom ops up in
-ROUNDING = "ROUND"                    # numpy round: half to even, as torch.round (and the fidelity quantisers)
+ROUNDING = "ROUND"    # half to even: qonnx runs it as numpy.round (custom_op/general/intquant.py), as torch.round
 
 
 @torch.library.custom_op("codesign::qonnx_quant", mutates_args=())
