@@ -14,9 +14,13 @@ POLICY = "default=w4a4,head=w8a8"     # w4a4 everywhere, the classifier at 8 bit
 
 @pytest.fixture(scope="module")
 def tiny_export(tmp_path_factory):
-    path = tmp_path_factory.mktemp("qonnx") / "tiny.onnx"
-    r = codesign("export-qonnx", *TINY, "--precision", POLICY, "--prune-heads", "0.5", "--prune-mlp", "0.5",
-                 "-o", str(path), "--check", "4", "--json")
+    """The design point as a search results row gives it (`--from-results`), as a user exports a front's point."""
+    folder = tmp_path_factory.mktemp("qonnx")
+    rows = folder / "front.csv"
+    rows.write_text("model,input_size,precision,prune_heads,prune_mlp,latency_ms\n"
+                    f"fixture_models:tiny_vit,\"3,32,32\",\"{POLICY}\",0.5,0.5,1.0\n")
+    path = folder / "tiny.onnx"
+    r = codesign("export-qonnx", "--from-results", str(rows), "--row", "0", "-o", str(path), "--check", "4", "--json")
     assert r.returncode == 0, r.stderr
     from qonnx.core.modelwrapper import ModelWrapper
     return json.loads(r.stdout), ModelWrapper(str(path))
@@ -25,6 +29,7 @@ def tiny_export(tmp_path_factory):
 def test_tiny_vit_agrees_with_torch(tiny_export):
     data, _ = tiny_export
     check = data["agreement"]
+    assert data["model"] == "fixture_models:tiny_vit" and data["input_shape"] == [1, 3, 32, 32]
     assert check["images"] == 4 and check["passed"]
     assert check["relative_diff"] <= check["tolerance"] and check["top1_agreement"] == 1.0
 
@@ -105,6 +110,7 @@ def test_reference_vit_agrees_on_test_images(tmp_path):
     ((*TINY, "--precision", "w3a5x", "-o", "{tmp}/x.onnx"), "--precision"),
     ((*TINY, "-o", "{tmp}"), "is a directory"),
     ((*TINY, "-o", "/proc/version/x.onnx"), "-o"),
+    (("--row", "0", "-o", "{tmp}/x.onnx"), "--from-results"),
 ])
 def test_bad_input_is_one_line_exit_2(tmp_path, args, fragment):
     assert_one_line_error(codesign("export-qonnx", *(a.format(tmp=tmp_path) for a in args)), fragment)

@@ -40,6 +40,12 @@ def compression_of(args) -> Compression:
     return Compression.of(args.precision, args.prune_heads, args.prune_mlp, args.prune_importance)
 
 
+def compression_over(args, base: Compression) -> Compression:
+    """The options' precision and pruning where given, else `base`'s (a results row's design point)."""
+    given = compression_of(args)
+    return Compression(given.precision or base.precision, given.pruning or base.pruning)
+
+
 @contextlib.contextmanager
 def reported_policy_warnings():
     """Precision rules that match no op, reported on stderr when the block ends: the first few, then a count."""

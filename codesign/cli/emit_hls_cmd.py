@@ -53,24 +53,14 @@ def _design(args):
 
     import codesign
     from accel_sim.loading import load_accelerator
-    from codesign.cli.compression_args import compression_of
+    from codesign.cli.compression_args import compression_over
     from codesign.design import DesignPoint
     from codesign.scheduler import parse_overrides
-    from codesign.transforms import Compression
 
-    if args.from_results is not None:
-        if args.row is None:
-            raise UserError("--from-results needs --row N (0-based)")
-        from codesign.search.row_design import design_from_row
-        design = design_from_row(args.from_results, args.row)
-    elif args.row is not None:
-        raise UserError("--row needs --from-results FILE")
-    elif args.model is None:
-        raise UserError("give a MODEL (timm name or pkg.module:factory) or --from-results FILE --row N")
-    else:
+    design = results_row(args)
+    if design is None:
         design = DesignPoint(model=args.model, accelerator=load_accelerator(args.accel or "zcu102"), mapping="hls")
-    given, row = compression_of(args), design.compression
-    compression = Compression(given.precision or row.precision, given.pruning or row.pruning)
+    compression = compression_over(args, design.compression)
     changes = {"model": args.model, "input_size": args.input_size, "batch": args.batch, "dataflow": args.dataflow,
                "device": args.device, "mapping": args.mapping,
                "accelerator": load_accelerator(args.accel) if args.accel else None,
@@ -84,6 +74,20 @@ def _design(args):
                             f"(see `codesign devices`)")
         design = dataclasses.replace(design, device=device)
     return design
+
+
+def results_row(args):
+    """The DesignPoint of `--from-results FILE --row N`, or None when neither is given (then MODEL is needed)."""
+    if args.from_results is not None:
+        if args.row is None:
+            raise UserError("--from-results needs --row N (0-based)")
+        from codesign.search.row_design import design_from_row
+        return design_from_row(args.from_results, args.row)
+    if args.row is not None:
+        raise UserError("--row needs --from-results FILE")
+    if args.model is None:
+        raise UserError("give a MODEL (timm name or pkg.module:factory) or --from-results FILE --row N")
+    return None
 
 
 def run(args) -> int:

@@ -1,6 +1,6 @@
 """`codesign export-qonnx MODEL -o FILE.onnx --precision SPEC --prune-heads F`: the compressed model as QONNX.
 
-`--check N` then runs the file with qonnx's executor on N images and compares it with the torch model.
+Or `--from-results FILE --row N` for a sweep/search row's design point; `--check N` runs the file with qonnx.
 """
 from __future__ import annotations
 
@@ -8,13 +8,16 @@ import json
 
 from accel_sim.inputs.numbers import LIMITS
 from codesign.cli.arg_types import int_option
-from codesign.cli.compression_args import add_compression_arguments, compression_of, reported_policy_warnings
+from codesign.cli.compression_args import (add_compression_arguments, compression_of, compression_over,
+                                           reported_policy_warnings)
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser("export-qonnx", help="write a compressed model as a QONNX file (Quant nodes, pruned "
                                             "heads and MLP units removed)")
-    p.add_argument("model", help="timm model name, reference model (see `codesign models`) or pkg.module:factory")
+    p.add_argument("model", nargs="?", default=None,
+                   help="timm model name, reference model (see `codesign models`) or pkg.module:factory (or give "
+                        "--from-results)")
     p.add_argument("--input-size", default=None, metavar="C,H,W",
                    help="input size as H, H,W or C,H,W (default: the model's own)")
     add_compression_arguments(p)
@@ -29,6 +32,10 @@ def add_parser(sub) -> None:
     p.add_argument("--check", type=int_option("--check", maximum=LIMITS["samples"].high), default=None,
                    metavar="N", help="run the file with qonnx on N images (a reference model's test images, "
                                      "else seeded random ones) and compare with the torch model")
+    p.add_argument("--from-results", default=None, metavar="FILE",
+                   help="take the model, input size and compression from a sweep/search result file (CSV, JSONL or "
+                        "JSON); options given on the command line win over the row")
+    p.add_argument("--row", type=int_option("--row"), default=None, metavar="N", help="0-based row of --from-results")
     p.add_argument("-o", "--output", required=True, metavar="FILE.onnx", help="QONNX file to write")
     p.add_argument("--json", action="store_true", help="print what was written (and the check) as JSON")
     p.set_defaults(run=run)
@@ -36,11 +43,16 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     import codesign
+    from codesign.cli.emit_hls_cmd import results_row
 
-    compression = compression_of(args)
+    row = results_row(args)             # a results row's design point: the options given win over it
+    model, compression, input_size = args.model, compression_of(args), args.input_size
+    if row is not None:
+        model, compression = model or row.model, compression_over(args, row.compression)
+        input_size = input_size or row.input_size
     with reported_policy_warnings():
-        result = codesign.export_qonnx(args.model, args.output, precision=compression.precision,
-                                       prune_heads=compression.pruning, input_size=args.input_size,
+        result = codesign.export_qonnx(model, args.output, precision=compression.precision,
+                                       prune_heads=compression.pruning, input_size=input_size,
                                        checkpoint=args.checkpoint, calibration=args.calibration,
                                        samples=args.samples, seed=args.seed, check=args.check or 0)
     check = result.agreement
