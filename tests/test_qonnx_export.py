@@ -35,7 +35,11 @@ def test_tiny_vit_agrees_with_torch(tiny_export):
 
 
 def test_quant_nodes_carry_the_policy_widths(tiny_export):
+    import onnx
+
     data, wrapper = tiny_export
+    onnx.checker.check_model(wrapper.model)
+    assert {o.domain: o.version for o in wrapper.model.opset_import} == {"": 18, "qonnx.custom_op.general": 1}
     widths = {}
     for node in wrapper.graph.node:
         if node.op_type == "Quant":
