@@ -2,7 +2,6 @@
 carry the policy's widths; pruned heads and MLP units are removed from the matrices; bad input exits 2."""
 import json
 
-import numpy as np
 import pytest
 import torch
 
@@ -69,31 +68,20 @@ def test_pruned_matrices_are_removed_not_masked(tiny_export):
     assert list(wrapper.get_initializer("blocks.0.mlp.fc2.weight").shape) == [64, 64]
 
 
-def test_shrunk_model_equals_the_masked_one():
-    """Removing heads and units physically computes what the fidelity path's masks compute (float)."""
-    import copy
+def test_exported_model_is_the_one_fidelity_measures():
+    """With pruned heads and units removed and the quantisers adopted from the fidelity path's masked model
+    (calibrated as fidelity calibrates it), the two compute the same logits."""
+    from codesign.fidelity.qonnx_export import compressed_model
+    from codesign.transforms import Compression
 
-    from codesign.fidelity import _pruning
-    from codesign.fidelity.compress import Compressor
-    from codesign.fidelity.inputs import load_model
-    from codesign.fidelity.shrink import remove_heads, remove_units
-    from codesign.frontend import extract
-    from codesign.transforms import PrunePlan, attention_layout, head_choices, mlp_choices
-
-    graph = extract("fixture_models:tiny_vit", input_size="3,32,32")
-    plan = PrunePlan(keep_ratio=0.5, mlp_keep_ratio=0.25)
-    model = load_model("fixture_models:tiny_vit", 0, None)
-    masks, kept_heads, _ = _pruning(graph, plan, model, None)
-    masked, shrunk = copy.deepcopy(model), copy.deepcopy(model)
-    Compressor(masked, {}, masks)
-    for choice in head_choices(graph, plan):
-        remove_heads(shrunk, attention_layout(graph, choice.attention), kept_heads[choice.attention.name])
-    for choice in mlp_choices(graph, plan):
-        remove_units(shrunk, choice, masks[choice.fc2].nonzero().flatten().tolist())
+    compressed = compressed_model("fixture_models:tiny_vit", Compression.of("w4a4", "0.5", "0.25"),
+                                  input_size="3,32,32")
+    shrunk, measured = compressed.module, compressed.measured
     assert shrunk.blocks[0].attn.qkv.weight.shape == (96, 64) and shrunk.blocks[0].mlp.fc2.weight.shape == (64, 32)
+    assert measured.blocks[0].attn.qkv.weight.shape == (192, 64) and measured.blocks[0].mlp.fc2.weight.shape == (64, 128)
     images = torch.randn(3, 3, 32, 32, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
-        torch.testing.assert_close(shrunk(images), masked(images), rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(compressed(images), measured(images), rtol=1e-5, atol=1e-6)
 
 
 def test_reference_vit_agrees_on_test_images(tmp_path):

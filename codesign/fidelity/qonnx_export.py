@@ -17,7 +17,7 @@ from codesign.errors import UserError
 from codesign.fidelity.compress import Compressor, attention_sites, quantizable_layers, vector_sites
 from codesign.fidelity.qonnx_check import Agreement, agreement
 from codesign.fidelity.qonnx_ops import bipolar_quant, quant, translation_table
-from codesign.fidelity.quantizers import weight_scale
+from codesign.fidelity.quantizers import WeightQuant, weight_scale
 from codesign.fidelity.shrink import remove_heads, remove_units
 from codesign.transforms import (Compression, PrecisionPolicy, PrunePlan, apply_precision, attention_layout,
                                  attentions, head_choices, mlp_choices)
@@ -34,9 +34,11 @@ OPSET = 18
 
 @dataclass
 class CompressedModel:
-    """The torch side of an export: the physically pruned, calibrated, fake-quantised model."""
+    """The torch side of an export: the physically pruned, fake-quantised model, with the quantisers of the
+    fidelity path's model calibrated as fidelity calibrates them."""
     module: torch.nn.Module
     compressor: Compressor
+    measured: torch.nn.Module             # the fidelity path's model it equals: full matrices, pruned inputs masked
     model: str
     input_shape: tuple[int, ...]          # (1, C, H, W): the exported graph's input
     compression: Compression
@@ -117,28 +119,46 @@ def compressed_model(model: str, compression: Compression | None = None, *, inpu
     if plan.importance == "taylor" and split is None:
         raise UserError("--prune-importance taylor needs labelled data (a reference model)")
     masks, kept_heads, importance = _pruning(graph, plan, float_model, split)
-    module = copy.deepcopy(float_model)
-    for choice in head_choices(graph, plan):
-        if choice.pruned:
-            remove_heads(module, attention_layout(graph, choice.attention), kept_heads[choice.attention.name])
-    kept_units = {}
-    for choice in mlp_choices(graph, plan):
-        kept_units[choice.fc1] = masks[choice.fc2].nonzero().flatten().tolist()
-        remove_units(module, choice, kept_units[choice.fc1])
     ops = apply_precision(graph, compression.precision or PrecisionPolicy()).ops
-    compressor = Compressor(module, quantizable_layers(module, ops), {}, vector=vector_sites(module, ops),
-                            attention=attention_sites(module, ops, attentions(graph)))
+    measured = copy.deepcopy(float_model)          # the fidelity path's model: pruned inputs masked
+    reference = Compressor(measured, quantizable_layers(measured, ops), masks, vector=vector_sites(measured, ops),
+                           attention=attention_sites(measured, ops, attentions(graph)))
     if split is not None:
-        compressor.calibrate(split.calibration.images.split(EVAL_BATCH))
+        reference.calibrate(split.calibration.images.split(EVAL_BATCH))
         source = "split:calibration"
     else:
-        compressor.calibrate(calibration_batch(calibration, samples, seed, graph.input_shape[1:],
-                                               float_model).split(CHUNK))
+        reference.calibrate(calibration_batch(calibration, samples, seed, graph.input_shape[1:],
+                                              float_model).split(CHUNK))
         source = calibration_digest(calibration, samples, seed)
-    compressor.freeze()
+    reference.freeze()
+    module, rows, kept_units = copy.deepcopy(float_model), {}, {}
+    for choice in head_choices(graph, plan):
+        if choice.pruned:
+            rows.update(remove_heads(module, attention_layout(graph, choice.attention),
+                                     kept_heads[choice.attention.name]))
+    for choice in mlp_choices(graph, plan):
+        kept_units[choice.fc1] = masks[choice.fc2].nonzero().flatten().tolist()
+        rows.update(remove_units(module, choice, kept_units[choice.fc1]))
+    compressor = Compressor(module, quantizable_layers(module, ops), {}, vector=vector_sites(module, ops),
+                            attention=attention_sites(module, ops, attentions(graph)))
+    _adopt(compressor, reference, float_model, rows)
     module.eval()
-    return CompressedModel(module, compressor, model, (1, *graph.input_shape[1:]), compression, kept_heads,
-                           kept_units, importance, source)
+    return CompressedModel(module, compressor, measured.eval(), model, (1, *graph.input_shape[1:]), compression,
+                           kept_heads, kept_units, importance, source)
+
+
+def _adopt(compressor: Compressor, reference: Compressor, float_model, rows: dict[str, torch.Tensor]) -> None:
+    """Give the shrunk model the measured model's quantisers: every activation site's calibrated grid (the sites
+    are made in the same order), and every layer's weight steps as its full rows chose them, so that the two
+    compute the same function (a layer that lost columns keeps the steps its pruned columns took part in)."""
+    for mine, theirs in zip(compressor.quants, reference.quants, strict=True):
+        mine.calibrating, mine.low, mine.high, mine.scale = False, theirs.low, theirs.high, theirs.scale
+    modules = dict(float_model.named_modules())
+    for name, (w_bits, _) in compressor.bits.items():
+        if w_bits < 16:
+            scale = weight_scale(modules[name].weight.detach(), w_bits)
+            chain = compressor.model.get_submodule(name).parametrizations.weight
+            chain[0] = WeightQuant(w_bits, scale[rows[name]] if name in rows else scale)
 
 
 def write_qonnx(compressed: CompressedModel, path: str) -> QonnxExport:
@@ -199,10 +219,11 @@ def _cleaned(wrapper):
 class _WeightNode(torch.nn.Module):
     """A weight parametrisation for export: the layer's float weight through one per-channel QONNX node."""
 
-    def __init__(self, weight: torch.Tensor, bits: int):
+    def __init__(self, weight: torch.Tensor, quantizer: WeightQuant):
         super().__init__()
-        self.bits = bits
-        self.register_buffer("scale", weight_scale(weight, bits).reshape(-1, *[1] * (weight.dim() - 1)))
+        self.bits = quantizer.bits
+        scale = quantizer.scale if quantizer.scale is not None else weight_scale(weight, self.bits)
+        self.register_buffer("scale", scale.reshape(-1, *[1] * (weight.dim() - 1)))
 
     def forward(self, weight: torch.Tensor) -> torch.Tensor:
         if self.bits == 1:
@@ -231,7 +252,7 @@ def _as_qonnx_nodes(compressor: Compressor):
         if w_bits < 16 and parametrize.is_parametrized(module, "weight"):
             chain = module.parametrizations.weight
             weights.append((chain, chain[0]))
-            chain[0] = _WeightNode(chain.original.detach(), w_bits)
+            chain[0] = _WeightNode(chain.original.detach(), chain[0])
     for site in sites:
         site.quantize = functools.partial(_activation_node, site)
     try:

@@ -14,14 +14,15 @@ PERCENTILE = 99.99       # `percentile` range: this percentile of |x| (Wu et al.
 RANGE_METHODS = ("mse", "percentile", "max")
 
 
-def quantize_weight(weight: torch.Tensor, bits: int) -> torch.Tensor:
+def quantize_weight(weight: torch.Tensor, bits: int, scale: torch.Tensor | None = None) -> torch.Tensor:
     """Symmetric per-output-channel (dim 0) quantisation; 1 bit is sign(w) x mean|w| per channel.
 
     Each channel's range is the fraction of its max|w| (from CLIP_RATIOS) with the least squared
-    error: at 2 bits plain max scaling would round most weights to zero.
+    error: at 2 bits plain max scaling would round most weights to zero. `scale` (channels x 1)
+    fixes the steps instead (a pruned layer keeps the steps its full rows chose).
     """
     flat = weight.reshape(weight.shape[0], -1)
-    scale = weight_scale(weight, bits)
+    scale = weight_scale(weight, bits) if scale is None else scale
     if bits == 1:
         return (torch.where(flat >= 0, 1.0, -1.0) * scale).reshape(weight.shape)
     qmax = 2 ** (bits - 1) - 1
@@ -51,13 +52,13 @@ def weight_scale(weight: torch.Tensor, bits: int) -> torch.Tensor:
 class WeightQuant(torch.nn.Module):
     """A parametrization of `weight`: quantised in the forward pass, straight-through in the backward."""
 
-    def __init__(self, bits: int):
+    def __init__(self, bits: int, scale: torch.Tensor | None = None):
         super().__init__()
-        self.bits = bits
+        self.bits, self.scale = bits, scale      # scale: fixed per-channel steps (see quantize_weight)
 
     def forward(self, weight: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
-            q = quantize_weight(weight, self.bits)
+            q = quantize_weight(weight, self.bits, self.scale)
         return weight + (q - weight).detach()
 
 

@@ -12,31 +12,34 @@ from codesign.errors import UserError
 from codesign.transforms import AttentionLayout, MlpChoice
 
 
-def remove_heads(model: torch.nn.Module, layout: AttentionLayout, kept: Sequence[int]) -> None:
+def remove_heads(model: torch.nn.Module, layout: AttentionLayout, kept: Sequence[int]) -> dict[str, torch.Tensor]:
     """Keep only heads `kept` of one attention: its Q/K/V rows (head h owns rows h*d..h*d+d-1 of each
-    q, k or v part of every source) and its output projection's columns; `num_heads` follows."""
+    q, k or v part of every source) and its output projection's columns; `num_heads` follows.
+    Returns the rows kept of each layer whose outputs shrank."""
     att = layout.attention
     module = model.get_submodule(att.name)
     if not hasattr(module, "num_heads"):
         raise UserError(f"cannot remove heads of {att.block} from the torch model: {att.name} "
                         f"({type(module).__name__}) has no num_heads attribute to shrink")
-    kept = torch.as_tensor(sorted(kept), dtype=torch.long)
+    kept, selected = torch.as_tensor(sorted(kept), dtype=torch.long), {}
     for name in layout.sources:
         width = _linear(model, name, att.block).out_features
-        rows = torch.arange(width).reshape(-1, att.heads, att.head_dim)[:, kept].reshape(-1)
-        _replace(model, name, rows=rows)
+        selected[name] = torch.arange(width).reshape(-1, att.heads, att.head_dim)[:, kept].reshape(-1)
+        _replace(model, name, rows=selected[name])
     columns = torch.arange(att.heads * att.value_dim).reshape(att.heads, att.value_dim)[kept].reshape(-1)
     _replace(model, layout.proj, columns=columns)
     module.num_heads = len(kept)
     if hasattr(module, "attn_dim"):          # timm >= 1.0.20 reshapes the heads' output by attn_dim
         module.attn_dim = len(kept) * att.value_dim
+    return selected
 
 
-def remove_units(model: torch.nn.Module, choice: MlpChoice, kept: Sequence[int]) -> None:
-    """Keep only hidden units `kept` of one MLP: fc1's rows (and bias) and fc2's columns."""
+def remove_units(model: torch.nn.Module, choice: MlpChoice, kept: Sequence[int]) -> dict[str, torch.Tensor]:
+    """Keep only hidden units `kept` of one MLP: fc1's rows (and bias) and fc2's columns; returns fc1's rows kept."""
     kept = torch.as_tensor(sorted(kept), dtype=torch.long)
     _replace(model, choice.fc1, rows=kept)
     _replace(model, choice.fc2, columns=kept)
+    return {choice.fc1: kept}
 
 
 def _linear(model, name: str, block: str) -> torch.nn.Linear:
