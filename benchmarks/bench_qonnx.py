@@ -76,8 +76,8 @@ def measure(model: str, precision: str, prune_heads: str | None, images: int, ou
         image = check_images(model, compressed.input_shape, images)[0][check.worst_image]
         rows = diverging_sites(compressed, path, image)
         first = next((r for r in rows if r[1]), None)
-        print(f"  image {check.worst_image} (the largest difference), {len(rows)} activation Quant nodes matched: "
-              + (f"first difference at {first[0]} ({first[1]} of {first[2]:,} values)" if first else "no value differs"))
+        where = f"first difference at {first[0]} ({first[1]} of {first[2]:,} values)" if first else "no value differs"
+        print(f"  image {check.worst_image} (the largest difference), {len(rows)} activation Quant nodes matched: {where}")
         for name, differ, size, worst in rows[::max(len(rows) // 8, 1)] + rows[-1:]:
             print(f"    {name:10s} {differ:7,} of {size:9,} values differ ({differ / size:.2%}), at most "
                   f"{worst:.1f} steps")

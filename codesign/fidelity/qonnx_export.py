@@ -197,8 +197,8 @@ def write_qonnx(compressed: CompressedModel, path: str) -> QonnxExport:
 
 
 def _cleaned(wrapper):
-    """qonnx.util.cleanup's transforms but its renaming: weights keep their module paths (`blocks.0.attn.qkv.weight`,
-    its per-channel step `...weight_scale`), so that a layer of the file is found by its torch name."""
+    """qonnx.util.cleanup's transforms, all but its renaming: weights keep their module paths
+    (`blocks.0.attn.qkv.weight`, its per-channel step `...weight_scale`): a layer is found by its torch name."""
     from qonnx.transformation.fold_constants import FoldConstants
     from qonnx.transformation.general import (GiveUniqueNodeNames, GiveUniqueParameterTensors, RemoveStaticGraphInputs,
                                               RemoveUnusedTensors)
