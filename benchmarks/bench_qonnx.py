@@ -77,7 +77,8 @@ def measure(model: str, precision: str, prune_heads: str | None, images: int, ou
         rows = diverging_sites(compressed, path, image)
         first = next((r for r in rows if r[1]), None)
         where = f"first difference at {first[0]} ({first[1]} of {first[2]:,} values)" if first else "no value differs"
-        print(f"  image {check.worst_image} (the largest difference), {len(rows)} activation Quant nodes matched: {where}")
+        print(f"  image {check.worst_image} (the largest difference), {len(rows)} activation Quant nodes matched: "
+              f"{where}")
         for name, differ, size, worst in rows[::max(len(rows) // 8, 1)] + rows[-1:]:
             print(f"    {name:10s} {differ:7,} of {size:9,} values differ ({differ / size:.2%}), at most "
                   f"{worst:.1f} steps")

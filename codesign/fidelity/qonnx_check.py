@@ -13,7 +13,7 @@ import torch
 # max |qonnx - torch| over the logits as a fraction of the torch logits' range (max - min) that counts as
 # agreeing. Measured (docs/qonnx.md): 8e-8 tiny ViT w4a4, 1.4e-7 ref_vit_mnist w4a4, 5e-7 deit_tiny float.
 # A quantised value that float32 summation order (onnxruntime vs torch) pushes across a rounding boundary
-# moves the logits by far more (deit_tiny w4a4, random weights: 0.13). 1e-4: 200x the largest agreeing case, far below that.
+# moves the logits by far more (deit_tiny w4a4, random weights: 0.13). 1e-4: 200x the largest agreeing case.
 RELATIVE_TOLERANCE = 1e-4
 
 
