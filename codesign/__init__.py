@@ -132,12 +132,12 @@ def emit_hls(model, accel="zcu102", device=None, precision=None, prune_heads=Non
 
 def export_qonnx(model: str, out: str, precision=None, prune_heads=None, prune_mlp=None, *, input_size=None,
                  checkpoint: str | None = None, calibration: str | None = None, samples: int = 16, seed: int = 0,
-                 check: int = 0):
+                 check: int = 0, verify_ir: bool | None = None):
     """Write `model` compressed (compression arguments as in `inspect`) as a QONNX file `out` (see `codesign
     export-qonnx`): the fidelity path's fake-quantised model, every quantiser a Quant node, pruned heads and
     MLP units removed. Weights, calibration and ranking as `simulate(..., fidelity=True)`. With `check` > 0,
-    the file is run by qonnx on that many images against the torch model. Returns a QonnxExport
-    (`.agreement` with a check; `to_dict()`)."""
+    the file is run by qonnx on that many images against the torch model. `verify_ir` checks the IR after
+    each compression pass. Returns a QonnxExport (`.agreement` with a check; `to_dict()`)."""
     from accel_sim.inputs import LIMITS, check_int
     from codesign.boundary import api
     from codesign.boundary.outputs import check_output_file
@@ -159,7 +159,8 @@ def export_qonnx(model: str, out: str, precision=None, prune_heads=None, prune_m
     return export_design(model, Compression.of(precision, prune_heads, prune_mlp), os.fspath(out),
                          check=check, seed=seed, input_size=input_size,
                          checkpoint=os.fspath(checkpoint) if checkpoint is not None else None,
-                         calibration=os.fspath(calibration) if calibration is not None else None, samples=samples)
+                         calibration=os.fspath(calibration) if calibration is not None else None, samples=samples,
+                         verify_ir=verify_ir)
 
 
 def board_of(accel) -> str | None:

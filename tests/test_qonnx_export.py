@@ -107,3 +107,16 @@ def test_reference_vit_agrees_on_test_images(tmp_path):
 ])
 def test_bad_input_is_one_line_exit_2(tmp_path, args, fragment):
     assert_one_line_error(codesign("export-qonnx", *(a.format(tmp=tmp_path) for a in args)), fragment)
+
+
+def test_a_model_pruned_otherwise_than_the_ir_is_refused():
+    from codesign.fidelity.inputs import load_model
+    from codesign.fidelity.qonnx_export import _check_shapes
+    from codesign.frontend import extract
+    from codesign.transforms import Compression
+
+    graph = extract("fixture_models:tiny_vit", input_size="3,32,32")
+    model = load_model("fixture_models:tiny_vit", 0, None)
+    _check_shapes(model, graph)                                   # unpruned model, unpruned IR: agree
+    with pytest.raises(RuntimeError, match="blocks.0.attn.qkv"):
+        _check_shapes(model, Compression.of(prune_heads="0.5").apply(graph))

@@ -90,13 +90,14 @@ def export_design(model: str, compression: Compression, path: str, *, check: int
 
 def compressed_model(model: str, compression: Compression | None = None, *, input_size=None,
                      checkpoint: str | None = None, calibration: str | None = None, samples: int = 16,
-                     seed: int = 0) -> CompressedModel:
+                     seed: int = 0, verify_ir: bool | None = None) -> CompressedModel:
     """`model` compressed as `codesign.fidelity.evaluate` compresses it, pruned units removed.
 
     Weights: a reference model's own, else `checkpoint`, else timm's init under `seed`. Pruned heads and
     units are ranked as fidelity ranks them (taylor on a reference model's labelled calibration split,
     else l1). Activation ranges are calibrated on that split, else on `samples` images (seeded noise, or
-    the files in `calibration`).
+    the files in `calibration`). The shrunk layers are checked against the pruned IR (passes verified with
+    `verify_ir` as in `Compression.apply`).
     """
     from codesign.fidelity import _pruning
     from codesign.fidelity.inputs import calibration_batch, calibration_digest, load_model
@@ -142,6 +143,7 @@ def compressed_model(model: str, compression: Compression | None = None, *, inpu
     compressor = Compressor(module, quantizable_layers(module, ops), {}, vector=vector_sites(module, ops),
                             attention=attention_sites(module, ops, attentions(graph)))
     _adopt(compressor, reference, float_model, rows)
+    _check_shapes(module, Compression(pruning=compression.pruning).apply(graph, verify_ir))   # precision: above
     module.eval()
     return CompressedModel(module, compressor, measured.eval(), model, (1, *graph.input_shape[1:]), compression,
                            kept_heads, kept_units, importance, source)
@@ -159,6 +161,19 @@ def _adopt(compressor: Compressor, reference: Compressor, float_model, rows: dic
             scale = weight_scale(modules[name].weight.detach(), w_bits)
             chain = compressor.model.get_submodule(name).parametrizations.weight
             chain[0] = WeightQuant(w_bits, scale[rows[name]] if name in rows else scale)
+
+
+def _check_shapes(module: torch.nn.Module, pruned) -> None:
+    """Every linear layer of the shrunk model has the GEMM shape of the compressed IR's op (out = n, in = k)."""
+    from codesign.ir import OpKind
+
+    modules = dict(module.named_modules())
+    for op in pruned.ops:
+        layer = modules.get(op.name)
+        if op.kind is OpKind.LINEAR and isinstance(layer, torch.nn.Linear) and \
+                tuple(layer.weight.shape) != (op.gemm.n, op.gemm.k):
+            raise RuntimeError(f"the shrunk {op.name} is {tuple(layer.weight.shape)}, the pruned IR's op "
+                               f"{(op.gemm.n, op.gemm.k)}: pruning on the model and on the IR disagree")
 
 
 def write_qonnx(compressed: CompressedModel, path: str) -> QonnxExport:
