@@ -131,8 +131,8 @@ def emit_hls(model, accel="zcu102", device=None, precision=None, prune_heads=Non
 
 
 def export_qonnx(model: str, out: str, precision=None, prune_heads=None, prune_mlp=None, *, input_size=None,
-                 checkpoint: str | None = None, calibration: str | None = None, samples: int = 16, seed: int = 0,
-                 check: int = 0, verify_ir: bool | None = None):
+                 checkpoint: str | None = None, calibration: str | None = None, samples: int | None = None,
+                 seed: int = 0, check: int = 0, verify_ir: bool | None = None):
     """Write `model` compressed (compression arguments as in `inspect`) as a QONNX file `out` (see `codesign
     export-qonnx`): the fidelity path's fake-quantised model, every quantiser a Quant node, pruned heads and
     MLP units removed. Weights, calibration and ranking as `simulate(..., fidelity=True)`. With `check` > 0,
@@ -151,7 +151,8 @@ def export_qonnx(model: str, out: str, precision=None, prune_heads=None, prune_m
     api.compression_args(precision, prune_heads, prune_mlp)
     api.expect("checkpoint", checkpoint, (str, os.PathLike), "a weights file path")
     api.expect("calibration", calibration, (str, os.PathLike), "a directory of images")
-    check_int(samples, "samples")
+    if samples is not None:
+        check_int(samples, "samples")
     check_int(seed, "seed")
     if check:
         check_int(check, "check", maximum=LIMITS["samples"].high)

@@ -104,6 +104,7 @@ def test_reference_vit_agrees_on_test_images(tmp_path):
     ((*TINY, "-o", "{tmp}"), "is a directory"),
     ((*TINY, "-o", "/proc/version/x.onnx"), "-o"),
     (("--row", "0", "-o", "{tmp}/x.onnx"), "--from-results"),
+    (("ref_vit_mnist", "--samples", "8", "-o", "{tmp}/x.onnx"), "--samples is for models without labelled data"),
 ])
 def test_bad_input_is_one_line_exit_2(tmp_path, args, fragment):
     assert_one_line_error(codesign("export-qonnx", *(a.format(tmp=tmp_path) for a in args)), fragment)

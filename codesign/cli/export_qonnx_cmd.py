@@ -26,8 +26,8 @@ def add_parser(sub) -> None:
     p.add_argument("--calibration", default=None, metavar="DIR",
                    help="images the activation ranges are calibrated on (default: a reference model's "
                         "calibration split, else --samples seeded random images)")
-    p.add_argument("--samples", type=int_option("--samples"), default=16,
-                   help="calibration images without a data set (default 16, as fidelity)")
+    p.add_argument("--samples", type=int_option("--samples"), default=None,
+                   help="calibration images of a model without labelled data (default 16, as fidelity)")
     p.add_argument("--seed", type=int_option("--seed"), default=0, help="seed of the init and random images")
     p.add_argument("--check", type=int_option("--check", maximum=LIMITS["samples"].high), default=None,
                    metavar="N", help="run the file with qonnx on N images (a reference model's test images, "

@@ -25,6 +25,7 @@ from codesign.transforms import (Compression, PrecisionPolicy, PrunePlan, apply_
 # torch 2.13's exporter writes its ops at opset 18 (TORCHLIB_OPSET in torch/onnx/_internal/exporter/_constants.py),
 # so nothing is version-converted; GELU is then spelled with Erf, which readers of older opsets know (Gelu is 20)
 OPSET = 18
+SAMPLES = 16    # calibration images of a model without labelled data: codesign.fidelity.evaluate's default
 
 # Why this route: the model exported is the fidelity path's own (codesign.fidelity.compress), so the file cannot
 # drift from what fidelity measures; while exporting, each quantiser calls a torch custom op (qonnx_ops) that the
@@ -76,10 +77,8 @@ def export_design(model: str, compression: Compression, path: str, *, check: int
                   **options) -> QonnxExport:
     """`compressed_model(model, compression, seed=seed, **options)` written to `path`; with `check` > 0, the
     file is then run by qonnx on that many images and compared with the torch model (`.agreement`)."""
-    from codesign.boundary.outputs import check_output_file
     from codesign.progress import step
 
-    check_output_file(path, "-o")
     compressed = compressed_model(model, compression, seed=seed, **options)
     written = write_qonnx(compressed, path)
     if check:
@@ -89,15 +88,15 @@ def export_design(model: str, compression: Compression, path: str, *, check: int
 
 
 def compressed_model(model: str, compression: Compression | None = None, *, input_size=None,
-                     checkpoint: str | None = None, calibration: str | None = None, samples: int = 16,
+                     checkpoint: str | None = None, calibration: str | None = None, samples: int | None = None,
                      seed: int = 0, verify_ir: bool | None = None) -> CompressedModel:
     """`model` compressed as `codesign.fidelity.evaluate` compresses it, pruned units removed.
 
     Weights: a reference model's own, else `checkpoint`, else timm's init under `seed`. Pruned heads and
     units are ranked as fidelity ranks them (taylor on a reference model's labelled calibration split,
-    else l1). Activation ranges are calibrated on that split, else on `samples` images (seeded noise, or
-    the files in `calibration`). The shrunk layers are checked against the pruned IR (passes verified with
-    `verify_ir` as in `Compression.apply`).
+    else l1). Activation ranges are calibrated on that split, else on `samples` images (default SAMPLES;
+    seeded noise, or the files in `calibration`). The shrunk layers are checked against the pruned IR (its
+    passes verified with `verify_ir` as in `Compression.apply`).
     """
     from codesign.fidelity import _pruning
     from codesign.fidelity.inputs import calibration_batch, calibration_digest, load_model
@@ -108,12 +107,13 @@ def compressed_model(model: str, compression: Compression | None = None, *, inpu
     from codesign.frontend.reference import reference_model
 
     compression = compression or Compression()
+    ref = reference_model(model)
+    for flag, value in (("--calibration", calibration), ("--samples", samples)):
+        if ref is not None and value is not None:
+            raise UserError(f"{flag} is for models without labelled data; {model} is calibrated on its data set's "
+                            "calibration split")
     deterministic_cpu()
     graph = extract(model, input_size=input_size)
-    ref = reference_model(model)
-    if ref is not None and calibration is not None:
-        raise UserError(f"--calibration is for models without labelled data; {model} is calibrated on its "
-                        "data set's calibration split")
     float_model = load_model(model, seed, checkpoint if checkpoint is not None or ref is None else ref.weights_path)
     split = reference_split(ref) if ref is not None else None
     plan = compression.pruning or PrunePlan()
@@ -128,6 +128,7 @@ def compressed_model(model: str, compression: Compression | None = None, *, inpu
         reference.calibrate(split.calibration.images.split(EVAL_BATCH))
         source = "split:calibration"
     else:
+        samples = samples or SAMPLES
         reference.calibrate(calibration_batch(calibration, samples, seed, graph.input_shape[1:],
                                               float_model).split(CHUNK))
         source = calibration_digest(calibration, samples, seed)
