@@ -20,23 +20,30 @@ def quantize_weight(weight: torch.Tensor, bits: int) -> torch.Tensor:
     Each channel's range is the fraction of its max|w| (from CLIP_RATIOS) with the least squared
     error: at 2 bits plain max scaling would round most weights to zero.
     """
+    codes, scale = weight_codes(weight, bits)
+    return (codes * scale.reshape(-1, *([1] * (weight.dim() - 1)))).to(weight.dtype)
+
+
+def weight_codes(weight: torch.Tensor, bits: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The integer codes of `quantize_weight` (same shape as `weight`, +-1 at 1 bit) and the scale
+    of each output channel: quantize_weight(w) = codes x scale."""
     flat = weight.reshape(weight.shape[0], -1)
     if bits == 1:
-        scale = flat.abs().mean(dim=1, keepdim=True)
-        return (torch.where(flat >= 0, 1.0, -1.0) * scale).reshape(weight.shape)
+        return torch.where(flat >= 0, 1.0, -1.0).reshape(weight.shape), flat.abs().mean(dim=1)
     qmax = 2 ** (bits - 1) - 1
     absmax = flat.abs().amax(dim=1, keepdim=True).clamp_min(1e-12)
-    best, best_err = flat, None
+    best_codes, best_scale, best_err = None, None, None
     for ratio in CLIP_RATIOS:
         scale = absmax * ratio / qmax
-        q = (flat / scale).round().clamp(-qmax, qmax) * scale
-        err = ((q - flat) ** 2).sum(dim=1, keepdim=True)
+        codes = (flat / scale).round().clamp(-qmax, qmax)
+        err = ((codes * scale - flat) ** 2).sum(dim=1, keepdim=True)
         if best_err is None:
-            best, best_err = q, err
+            best_codes, best_scale, best_err = codes, scale, err
         else:
             better = err < best_err
-            best, best_err = torch.where(better, q, best), torch.where(better, err, best_err)
-    return best.reshape(weight.shape)
+            best_codes = torch.where(better, codes, best_codes)
+            best_scale, best_err = torch.where(better, scale, best_scale), torch.where(better, err, best_err)
+    return best_codes.reshape(weight.shape), best_scale.reshape(-1)
 
 
 class WeightQuant(torch.nn.Module):
