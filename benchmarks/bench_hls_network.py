@@ -85,7 +85,7 @@ def main(argv=None) -> int:
         tb = run(out, exe)
         t3 = time.perf_counter()
         logits = np.fromfile(os.path.join(out, "build", "tb_out", "logits.out.i32"), dtype="<i4")
-        exact = tb.passed and np.array_equal(logits, result.network.logits)
+        exact = tb.passed and np.array_equal(logits, result.network.logits.reshape(-1))
         ok &= exact
         print(f"{precision}: emit {t1 - t0:.1f} s, g++ -O2 {t2 - t1:.1f} s, C-simulation of {len(tb.cases)} layers "
               f"{t3 - t2:.1f} s; every layer and the {logits.size} logits bit-exact: {exact}")

@@ -176,10 +176,10 @@ def emit_design(design: DesignPoint, *, graph: Graph | None = None, layers=None,
     board = get_device(design.device)
     globs = split_globs(layers)
     writer = ProjectWriter(out_dir, force)
+    weights = _trained_weights(design, globs, images, checkpoint, dataset)
     if graph is None:
         from codesign.frontend import extract
         graph = extract(design.model, input_size=design.input_size, batch=design.batch)
-    weights = _trained_weights(design, globs, images, checkpoint, dataset)
     source_graph = graph
     graph = design.compression.apply(graph, verify_ir)
     spec = design.compression.precision_spec or "as extracted (16-bit)"
