@@ -123,8 +123,8 @@ def run(args) -> int:
     print(f"  testbench: {what}; run `vitis_hls -f {result.out_dir}/run_hls.tcl`, or see "
           f"{result.out_dir}/README.md for g++")
     if trained is not None:
-        print(f"  data: trained weights ({trained.source['weights']}), {len(trained.inputs)} test images "
-              f"({trained.source['dataset']})")
+        print(f"  data: the weights of {trained.source['weights']}, {len(trained.inputs)} images "
+              f"(data set: {trained.source['dataset']})")
     if csim is None:
         return 0
     network = result.network is not None
