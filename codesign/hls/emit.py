@@ -105,10 +105,6 @@ def _trained_weights(design: DesignPoint, globs: list, images, checkpoint, datas
         return None
     if not has_weights:
         return None
-    pruning = design.compression.pruning
-    if pruning is not None and pruning.to_dict() != PrunePlan().to_dict():
-        raise UserError("trained weights with pruned heads or MLP units are not emitted yet; emit without "
-                        "--prune-heads/--prune-mlp (or a model without weights for the seeded testbench)")
     return DEFAULT_IMAGES if images is None else images
 
 
@@ -201,7 +197,8 @@ def emit_design(design: DesignPoint, *, graph: Graph | None = None, layers=None,
         if weights is not None:
             from codesign.hls.trained import prepare
             trained = prepare(design.model, source_graph, table, folded, design.compression.precision,
-                              images=weights, seed=seed, checkpoint=checkpoint, dataset=dataset)
+                              design.compression.pruning, images=weights, seed=seed, checkpoint=checkpoint,
+                              dataset=dataset)
         network = reference(table, rng, trained)
         blobs = network.blobs()
     for entry in [] if whole else _tb_entries(table, tb_layers):

@@ -234,7 +234,30 @@ def _requant(m: np.ndarray, accum_bits: int, name: str) -> tuple[np.ndarray, int
     return np.clip(np.rint(m * 2.0 ** shift), 0, (1 << MULT_BITS) - 1).astype(np.int64), shift
 
 
-def _gemm_params(e, modules, folded_into: dict, scale: dict, accum_bits: int) -> dict:
+def _kept(compressed, graph: Graph, plan) -> dict:
+    """op -> (kept weight rows, kept weight columns) where pruning removed heads or MLP units: torch
+    masks them (codesign.fidelity), the IR and the emitted design drop them; None keeps all."""
+    from codesign.transforms import attention_layout, attentions, mlp_choices
+
+    out = {}
+    by_name = {a.name: a for a in attentions(graph)}
+    for name, kept in compressed.kept_heads.items():
+        att = by_name[name]
+        layout = attention_layout(graph, att)
+        if len(layout.sources) != 1 or att.value_dim != att.head_dim:
+            raise UserError(f"cannot emit trained weights for the pruned heads of {name!r}: only a fused qkv "
+                            f"projection with equal query and value widths")
+        heads, dim = att.heads, att.head_dim                  # qkv rows: slot, head, channel
+        out[layout.sources[0]] = ([slot * heads * dim + h * dim + d for slot in range(3) for h in sorted(kept)
+                                   for d in range(dim)], None)
+        out[layout.proj] = (None, [h * dim + d for h in sorted(kept) for d in range(dim)])
+    for choice in mlp_choices(graph, plan) if plan is not None else ():
+        units = compressed.masks[choice.fc2].nonzero().flatten().tolist()
+        out[choice.fc1], out[choice.fc2] = (units, None), (None, units)
+    return out
+
+
+def _gemm_params(e, modules, folded_into: dict, scale: dict, accum_bits: int, kept: dict) -> dict:
     import torch
 
     from codesign.fidelity.quantizers import weight_codes
@@ -253,16 +276,24 @@ def _gemm_params(e, modules, folded_into: dict, scale: dict, accum_bits: int) ->
     module = modules.get(op.name)
     weight = getattr(module, "weight", None)
     batch, n, k = v["batch"], v["n"], v["k"]
-    if not isinstance(weight, torch.Tensor) or weight.numel() != batch * n * k:
-        raise UserError(f"cannot emit trained weights: {op.name!r} is not a module with the "
-                        f"{batch * n * k} weights the IR expects")
-    codes, s_w = weight_codes(weight.detach(), op.w_bits)
+    rows, cols = kept.get(op.name, (None, None))
+    if not isinstance(weight, torch.Tensor):
+        raise UserError(f"cannot emit trained weights: {op.name!r} is not a module with weights")
+    codes, s_w = weight_codes(weight.detach(), op.w_bits)   # the whole weight's grid, as torch quantises it
     codes, s_w = codes.double().numpy(), s_w.double().numpy()
+    bias = module.bias.detach().double().numpy() if getattr(module, "bias", None) is not None else \
+        np.zeros(weight.shape[0])
+    if rows is not None:
+        codes, s_w, bias = codes[rows], s_w[rows], bias[rows]
+    if cols is not None:
+        codes = codes[:, cols]
+    if codes.size != batch * n * k:
+        raise UserError(f"cannot emit trained weights: {op.name!r} has {codes.size} weights, the IR expects "
+                        f"{batch * n * k}")
     if isinstance(op.attrs, ConvAttrs):          # (cout, cin/g, kh, kw) -> [group][n][(ky, kx, ci)]
         codes = codes.transpose(0, 2, 3, 1)
     codes = codes.reshape(batch, n, k)
     cout = batch * n
-    bias = module.bias.detach().double().numpy() if getattr(module, "bias", None) is not None else np.zeros(cout)
     gain_bn, shift_bn = np.ones(cout), bias
     bn = modules.get(folded_into[op.name]) if op.name in folded_into else None
     if bn is not None:                           # eval BatchNorm: g (conv + bias - mean) / sqrt(var + eps) + beta
@@ -309,9 +340,10 @@ def _free_parameter(model, graph: Graph, numel: int, what: str):
     return found[0][1].detach().double().numpy().reshape(-1)
 
 
-def prepare(model: str, graph: Graph, table: LayerTable, folded: dict, precision, *, images: int, seed: int,
-            checkpoint: str | None = None, dataset: str | None = None, ranges: str = "mse") -> Trained:
-    """The trained network of `table` (emitted from `graph`, the uncompressed IR, under `precision`)."""
+def prepare(model: str, graph: Graph, table: LayerTable, folded: dict, precision, pruning, *, images: int,
+            seed: int, checkpoint: str | None = None, dataset: str | None = None, ranges: str = "mse") -> Trained:
+    """The trained network of `table` (emitted from `graph`, the uncompressed IR, under `precision`
+    and `pruning`)."""
     import torch
 
     from codesign.fidelity import compressed_model
@@ -320,8 +352,9 @@ def prepare(model: str, graph: Graph, table: LayerTable, folded: dict, precision
         if e.prec.w_bits == 1 or e.prec.a_bits == 1 or e.prec.o_bits == 1:
             raise UserError(f"cannot emit trained weights for binary layers ({e.op.name!r}); the seeded testbench "
                             f"runs them (a model without weights, or --layers)")
-    compressed = compressed_model(model, precision, None, checkpoint=checkpoint, dataset=dataset, seed=seed,
+    compressed = compressed_model(model, precision, pruning, checkpoint=checkpoint, dataset=dataset, seed=seed,
                                   ranges=ranges, graph=graph)
+    kept = _kept(compressed, graph, pruning)
     folded_into = {conv: bn for bn, conv in folded.items()}
     scale = _resolve(compressed, table, folded_into, ranges)
     modules = dict(compressed.float_model.named_modules())
@@ -330,7 +363,7 @@ def prepare(model: str, graph: Graph, table: LayerTable, folded: dict, precision
     for e in table.entries:
         op = e.op
         if e.family == "gemm":
-            params[op.name] = _gemm_params(e, modules, folded_into, scale, accum)
+            params[op.name] = _gemm_params(e, modules, folded_into, scale, accum, kept)
         elif e.family == "layer_norm":
             params[op.name] = _layernorm_params(e, modules, scale)
         elif e.family == "add" and len(op.inputs) == 1:          # + a parameter tensor (position embedding)
