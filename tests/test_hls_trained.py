@@ -4,7 +4,6 @@ against the integer reference and the top-1 next to the torch fake-quantised mod
 import json
 
 import numpy as np
-import torch
 
 from codesign import emit_hls
 from codesign.hls.compile import build_and_run
@@ -83,14 +82,3 @@ def test_images_without_trained_weights_is_a_one_line_error(tmp_path):
     assert_one_line_error(r, "--images needs trained weights")
     r = codesign("emit-hls", "ref_vit_mnist", "--images", "4", "--layers", "head", "-o", str(tmp_path / "q"))
     assert_one_line_error(r, "drop --layers")
-
-
-def test_the_torch_input_quantiser_and_weight_codes_agree():
-    """weight_codes x scale is quantize_weight, bit for bit (one home for the per-channel grid)."""
-    from codesign.fidelity.quantizers import quantize_weight, weight_codes
-
-    w = torch.randn(6, 3, 3, 3, generator=torch.Generator().manual_seed(0))
-    for bits in (8, 4, 2, 1):
-        codes, scale = weight_codes(w, bits)
-        assert torch.equal(codes * scale.reshape(-1, 1, 1, 1), quantize_weight(w, bits))
-        assert codes.abs().max() <= max(1, 2 ** (bits - 1) - 1) and torch.equal(codes, codes.round())

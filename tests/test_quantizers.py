@@ -2,7 +2,7 @@
 import torch
 
 from codesign.fidelity.compress import _AttentionSites
-from codesign.fidelity.quantizers import ActQuant, WeightQuant, quantize_weight
+from codesign.fidelity.quantizers import ActQuant, WeightQuant, quantize_weight, weight_codes
 
 
 def calibrated(bits, data, method="mse"):
@@ -50,3 +50,12 @@ def test_quantised_attention_at_16_bits_is_scaled_dot_product_attention():
     mask[:, 0] = True
     assert torch.allclose(sites.attention(q, k, v, attn_mask=mask),
                           torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask), atol=1e-6)
+
+
+def test_weight_codes_times_their_scales_are_quantize_weight():
+    """weight_codes x scale is quantize_weight, bit for bit (one home for the per-channel grid)."""
+    w = torch.randn(6, 3, 3, 3, generator=torch.Generator().manual_seed(0))
+    for bits in (8, 4, 2, 1):
+        codes, scale = weight_codes(w, bits)
+        assert torch.equal(codes * scale.reshape(-1, 1, 1, 1), quantize_weight(w, bits))
+        assert codes.abs().max() <= max(1, 2 ** (bits - 1) - 1) and torch.equal(codes, codes.round())
