@@ -93,7 +93,7 @@ def _trained_weights(design: DesignPoint, globs: list, images, checkpoint, datas
 
     has_weights = checkpoint is not None or reference_model(design.model) is not None
     if images is not None:
-        check_int(images, "--images", minimum=1, maximum=1000)
+        check_int(images, "--images")
         if not has_weights:
             raise UserError(f"--images needs trained weights: {design.model} has none (give a reference model, "
                             f"e.g. ref_vit_mnist, or --checkpoint)")

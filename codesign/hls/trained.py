@@ -153,6 +153,7 @@ def _observe(compressed, table: LayerTable, scales: _Scales, pending: dict, fold
     import torch
 
     from codesign.fidelity.quantizers import ActQuant
+    from codesign.fidelity.train import EVAL_BATCH
 
     modules = dict(compressed.model.named_modules())
     last = table.entries[-1].op.name
@@ -180,7 +181,7 @@ def _observe(compressed, table: LayerTable, scales: _Scales, pending: dict, fold
                                 f"{', '.join(str(n) for n in nodes[:3])} to calibrate their range")
         images = compressed.split.calibration.images if compressed.split is not None else compressed.data
         with torch.no_grad():
-            for batch in images.split(256):
+            for batch in images.split(EVAL_BATCH):
                 compressed.model(batch)
     finally:
         for handle in handles:
@@ -227,9 +228,10 @@ def _resolve(compressed, table: LayerTable, folded_into: dict, ranges: str) -> d
 def _requant(m: np.ndarray, accum_bits: int, name: str) -> tuple[np.ndarray, int]:
     """Multipliers (MULT_BITS unsigned) and one shift with mult / 2^shift ~ m, the largest m exact to MULT_BITS."""
     top = float(np.max(m))
-    if top * 1 > (1 << MULT_BITS) - 1:
+    if top > (1 << MULT_BITS) - 1:
         raise UserError(f"cannot emit trained weights: {name!r} needs a requantisation gain of {top:.3g}, more "
                         f"than a {MULT_BITS}-bit multiplier holds")
+    # the shift's bound is the seeded data's (tbdata.requant_params): products stay within accum + 16 bits
     shift = int(np.clip(math.floor(math.log2(((1 << MULT_BITS) - 1) / max(top, 1e-30))), 0, accum_bits + 16))
     return np.clip(np.rint(m * 2.0 ** shift), 0, (1 << MULT_BITS) - 1).astype(np.int64), shift
 
@@ -376,7 +378,9 @@ def prepare(model: str, graph: Graph, table: LayerTable, folded: dict, precision
     rng = np.random.default_rng(seed)
     if compressed.split is not None:
         test = compressed.split.test
-        indices = sorted(rng.choice(len(test), size=min(images, len(test)), replace=False).tolist())
+        if images > len(test):
+            raise UserError(f"--images {images}: the test split of {compressed.split.name} has {len(test)} images")
+        indices = sorted(rng.choice(len(test), size=images, replace=False).tolist())
         x, labels = test.images[indices], [int(test.labels[i]) for i in indices]
     else:
         generator = torch.Generator().manual_seed(seed)
