@@ -5,6 +5,7 @@
 
 #include "cs_buffers.h"
 #include "cs_config.h"
+#include "cs_dram.h"
 #include "cs_pe_array.h"
 
 namespace cs {
@@ -49,9 +50,16 @@ void gemm_load(const LayerDesc d, int t, const dram_word_t *act_in, const dram_w
                acc_t bias[CS_MAX_TILE_N], ap_uint<CS_MULT_BITS> mult[CS_MAX_TILE_N], int shift[1],
                ofmap_word_t o_tile[CS_OFMAP_FILL_WORDS]) {
     const TileCoord c = tile_coord(d, t);
-    load_a_tile<P>(d, c.b, c.m0, c.tm, c.k0, c.tk, act_in, a_tile);
-    load_b_panel<P>(d, c.b, c.n0, c.tn, c.k0, c.tk, act_in, wgt, b_tile);
-    load_params<P>(d, c.b, c.n0, c.tn, wgt, bias, mult, shift);
+    const TileCoord p = tile_coord(d, t > 0 ? t - 1 : 0);
+    // an operand tile the previous tile already brought is held, not fetched again (the cost model's
+    // rule for a tile that fits its buffer's fill half)
+    const bool same_a = t > 0 && p.b == c.b && p.m0 == c.m0 && p.k0 == c.k0;
+    const bool same_b = t > 0 && p.b == c.b && p.n0 == c.n0 && p.k0 == c.k0;
+    if (!same_a) load_a_tile<P>(d, c.b, c.m0, c.tm, c.k0, c.tk, act_in, a_tile);
+    if (!same_b) {
+        load_b_panel<P>(d, c.b, c.n0, c.tn, c.k0, c.tk, act_in, wgt, b_tile);
+        load_params<P>(d, c.b, c.n0, c.tn, wgt, bias, mult, shift);
+    }
     if (d.spill && !c.first) load_psums(d, c.b, c.m0, c.tm, c.n0, c.tn, act_in, o_tile);
 }
 
@@ -81,24 +89,37 @@ void gemm_store(const LayerDesc d, int t, const acc_t bias[CS_MAX_TILE_N],
 }
 
 #ifdef CS_COUNT_CYCLES_BUILD
-// The counting build's model of the tile pipeline: with ping-pong A and B buffers the loads of tile
-// t + 1 run beside the compute and store of tile t (which share the output tile), so the layer takes
-// load_0 + sum_t max(load_{t+1}, work_t); with a single buffer everything runs in series.
+// The counting build's model of the tile pipeline, the simulator's (accel_sim/cost_model.py): with
+// ping-pong A and B buffers the loads of tile t + 1 run beside the compute of tile t and the
+// write-back of tile t - 1 (the output tile is double-buffered when the ofmap buffer is), the loads
+// and the write-back sharing the DRAM: L_0 + sum_t max(C_t, L_t+1 | W_t) + W_last. With a single
+// buffer everything runs in series.
 struct TilePipeline {
     bool overlap;
-    long long sum, pending_work;
+    long long sum;
+    Tally pending_store;
+    long long pending_compute;
     bool started;
-    explicit TilePipeline(bool o) : overlap(o), sum(0), pending_work(0), started(false) {}
-    void step(long long load, long long work) {
+    explicit TilePipeline(bool o) : overlap(o), sum(0), pending_compute(0), started(false) {
+        for (int p = 0; p < DRAM_PORTS; ++p) pending_store.beats[p] = 0;
+        pending_store.cycles = 0;
+    }
+    void step(const Tally &load, long long compute, const Tally &store) {
         if (!overlap) {
-            sum += load + work;
+            sum += stage_cycles(load) + compute + stage_cycles(store);
             return;
         }
-        sum += started ? (load > pending_work ? load : pending_work) : load;
-        pending_work = work;
+        if (!started) {
+            sum += stage_cycles(load);
+        } else {
+            const long long io = stage_cycles(concurrent(load, pending_store));
+            sum += io > pending_compute ? io : pending_compute;
+        }
+        pending_compute = compute;
+        pending_store = store;
         started = true;
     }
-    long long total() const { return sum + (overlap ? pending_work : 0); }
+    long long total() const { return overlap ? sum + pending_compute + stage_cycles(pending_store) : sum; }
 };
 #endif
 
@@ -113,7 +134,7 @@ void gemm_tiles(const LayerDesc d, int n_tiles, const dram_word_t *act_in, const
                 dram_word_t *act_out) {
     CS_CSIM_STATIC ofmap_word_t o_tile[CS_OFMAP_FILL_WORDS];    // lives across the k tiles
 #ifdef CS_COUNT_CYCLES_BUILD
-    TilePipeline pipeline(CS_IFMAP_DOUBLE_BUFFERED && CS_WEIGHT_DOUBLE_BUFFERED);
+    TilePipeline pipeline(CS_IFMAP_DOUBLE_BUFFERED && CS_WEIGHT_DOUBLE_BUFFERED && CS_OFMAP_DOUBLE_BUFFERED);
 #endif
 #pragma HLS ARRAY_PARTITION variable=o_tile type=cyclic factor=CS_OFMAP_BANKS
     TILES: for (int t = 0; t < n_tiles; t++) {
@@ -130,17 +151,19 @@ CS_WEIGHT_CHANNEL(b_tile)
 #pragma HLS ARRAY_PARTITION variable=a_tile type=cyclic factor=CS_IFMAP_BANKS
 #pragma HLS ARRAY_PARTITION variable=b_tile type=cyclic factor=CS_WEIGHT_BANKS
 #ifdef CS_COUNT_CYCLES_BUILD
-        const long long before = cycle_count();
+        const Tally before = tally_now();
         gemm_load<P>(d, t, act_in, wgt, a_tile, b_tile, bias, mult, shift, o_tile);
-        const long long loaded = cycle_count();
+        const Tally loaded = tally_now();
         gemm_compute<P>(d, t, a_tile, b_tile, o_tile);
-        const long long computed = cycle_count();
+        const Tally computed = tally_now();
         gemm_store<P>(d, t, bias, mult, shift, o_tile, act_out);
-        stage_counts()[0] += loaded - before;
-        stage_counts()[1] += computed - loaded;
-        stage_counts()[2] += cycle_count() - computed;
-        pipeline.step(loaded - before, cycle_count() - loaded);
-        cycle_count() = before;
+        const Tally load = tally_between(before, loaded), store = tally_between(computed, tally_now());
+        const long long compute = computed.cycles - loaded.cycles;
+        stage_counts()[0] += stage_cycles(load);
+        stage_counts()[1] += compute;
+        stage_counts()[2] += stage_cycles(store);
+        pipeline.step(load, compute, store);
+        cycle_count() = before.cycles;
 #else
         gemm_load<P>(d, t, act_in, wgt, a_tile, b_tile, bias, mult, shift, o_tile);
         gemm_compute<P>(d, t, a_tile, b_tile, o_tile);
