@@ -129,7 +129,7 @@ class Variant:
     @property
     def call(self) -> str:
         name = self.prec.struct_name
-        return {"gemm": f"cs::gemm_layer<{name}>(d, act_in, wgt, act_out)",
+        return {"gemm": f"cs::gemm_layer<{name}>(d, act_in, act_b, wgt, act_out)",
                 "softmax": f"cs::softmax_layer<{name}>(d, act_in, act_out)",
                 "layer_norm": f"cs::layernorm_layer<{name}>(d, act_in, wgt, act_out)",
                 "gelu": f"cs::gelu_layer<{name}>(d, act_in, act_out)",

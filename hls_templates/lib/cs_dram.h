@@ -1,4 +1,4 @@
-// cs_dram.h - every DRAM access of the kernels goes through dram_get / dram_put, on one of the three
+// cs_dram.h - every DRAM access of the kernels goes through dram_get / dram_put, on one of the four
 // AXI ports; the counting build tallies the words (beats) each port moves and times a stage from them.
 #ifndef CS_DRAM_H
 #define CS_DRAM_H
@@ -8,7 +8,7 @@
 
 namespace cs {
 
-enum DramPort { PORT_ACT_IN = 0, PORT_WGT = 1, PORT_ACT_OUT = 2, DRAM_PORTS = 3 };
+enum DramPort { PORT_ACT_IN = 0, PORT_ACT_B = 1, PORT_WGT = 2, PORT_ACT_OUT = 3, DRAM_PORTS = 4 };
 // The address-ordered streams a loop reads or writes: a beat is one more word of a stream.
 enum DramStream { ST_A = 0, ST_B = 1, ST_PARAM = 2, ST_PSUM_IN = 3, ST_OUT = 4, ST_PSUM_OUT = 5, DRAM_STREAMS = 6 };
 
@@ -20,7 +20,7 @@ struct Tally {
 
 #ifdef CS_COUNT_CYCLES_BUILD
 inline long long *port_beats() {
-    static long long beats[DRAM_PORTS] = {0, 0, 0};
+    static long long beats[DRAM_PORTS] = {0, 0, 0, 0};
     return beats;
 }
 

@@ -45,7 +45,7 @@ inline TileCoord tile_coord(const LayerDesc &d, int t) {
 // Loads of one tile: the A tile (tm x tk), the B panel (tn x tk), the requantisation parameters and,
 // when partial sums spill, the output tile's partial sums so far.
 template <class P>
-void gemm_load(const LayerDesc d, int t, const dram_word_t *act_in, const dram_word_t *wgt,
+void gemm_load(const LayerDesc d, int t, const dram_word_t *act_in, const dram_word_t *act_b, const dram_word_t *wgt,
                ifmap_word_t a_tile[CS_IFMAP_FILL_WORDS], weight_word_t b_tile[CS_WEIGHT_FILL_WORDS],
                acc_t bias[CS_MAX_TILE_N], ap_uint<CS_MULT_BITS> mult[CS_MAX_TILE_N], int shift[1],
                ofmap_word_t o_tile[CS_OFMAP_FILL_WORDS]) {
@@ -57,7 +57,7 @@ void gemm_load(const LayerDesc d, int t, const dram_word_t *act_in, const dram_w
     const bool same_b = t > 0 && p.b == c.b && p.n0 == c.n0 && p.k0 == c.k0;
     if (!same_a) load_a_tile<P>(d, c.b, c.m0, c.tm, c.k0, c.tk, act_in, a_tile);
     if (!same_b) {
-        load_b_panel<P>(d, c.b, c.n0, c.tn, c.k0, c.tk, act_in, wgt, b_tile);
+        load_b_panel<P>(d, c.b, c.n0, c.tn, c.k0, c.tk, act_b, wgt, b_tile);
         load_params<P>(d, c.b, c.n0, c.tn, wgt, bias, mult, shift);
     }
     if (d.spill && !c.first) load_psums(d, c.b, c.m0, c.tm, c.n0, c.tn, act_in, o_tile);
@@ -128,9 +128,9 @@ struct TilePipeline {
 // them, and one shared buffer (no overlap) when it does not (CS_*_CHANNEL in cs_config.h). The
 // output tile accumulates over the k tiles of one output tile, so it is shared by the load (spilled
 // partial sums), the compute and the store, which writes it back after the last k tile. Each AXI
-// port is used by one process: act_in and wgt by the load, act_out by the store.
+// port is used by one process: act_in, act_b and wgt by the load, act_out by the store.
 template <class P>
-void gemm_tiles(const LayerDesc d, int n_tiles, const dram_word_t *act_in, const dram_word_t *wgt,
+void gemm_tiles(const LayerDesc d, int n_tiles, const dram_word_t *act_in, const dram_word_t *act_b, const dram_word_t *wgt,
                 dram_word_t *act_out) {
     CS_CSIM_STATIC ofmap_word_t o_tile[CS_OFMAP_FILL_WORDS];    // lives across the k tiles
 #ifdef CS_COUNT_CYCLES_BUILD
@@ -152,7 +152,7 @@ CS_WEIGHT_CHANNEL(b_tile)
 #pragma HLS ARRAY_PARTITION variable=b_tile type=cyclic factor=CS_WEIGHT_BANKS
 #ifdef CS_COUNT_CYCLES_BUILD
         const Tally before = tally_now();
-        gemm_load<P>(d, t, act_in, wgt, a_tile, b_tile, bias, mult, shift, o_tile);
+        gemm_load<P>(d, t, act_in, act_b, wgt, a_tile, b_tile, bias, mult, shift, o_tile);
         const Tally loaded = tally_now();
         gemm_compute<P>(d, t, a_tile, b_tile, o_tile);
         const Tally computed = tally_now();
@@ -165,7 +165,7 @@ CS_WEIGHT_CHANNEL(b_tile)
         pipeline.step(load, compute, store);
         cycle_count() = before.cycles;
 #else
-        gemm_load<P>(d, t, act_in, wgt, a_tile, b_tile, bias, mult, shift, o_tile);
+        gemm_load<P>(d, t, act_in, act_b, wgt, a_tile, b_tile, bias, mult, shift, o_tile);
         gemm_compute<P>(d, t, a_tile, b_tile, o_tile);
         gemm_store<P>(d, t, bias, mult, shift, o_tile, act_out);
 #endif
@@ -174,8 +174,9 @@ CS_WEIGHT_CHANNEL(b_tile)
 }
 
 template <class P>
-void gemm_layer(const LayerDesc &d, const dram_word_t *act_in, const dram_word_t *wgt, dram_word_t *act_out) {
-    gemm_tiles<P>(d, d.batch * d.m_tiles * d.n_tiles * d.k_tiles, act_in, wgt, act_out);
+void gemm_layer(const LayerDesc &d, const dram_word_t *act_in, const dram_word_t *act_b, const dram_word_t *wgt,
+                dram_word_t *act_out) {
+    gemm_tiles<P>(d, d.batch * d.m_tiles * d.n_tiles * d.k_tiles, act_in, act_b, wgt, act_out);
 }
 
 }  // namespace cs
