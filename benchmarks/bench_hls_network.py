@@ -51,6 +51,11 @@ def cycles_table(result, cycles) -> str:
     counted = sum(c.counted for c in cycles)
     simulated = sum(c.simulated for c in cycles)
     lines.append(f"| **network** | **{counted:,}** | **{simulated:,}** | **{_ratio(counted, simulated)}** |")
+    ratios = sorted((c.counted / c.simulated, entries[c.layer].op.name) for c in cycles if c.simulated > 0)
+    within = sum(1 for r, _ in ratios if abs(r - 1.0) <= 0.10)
+    lines.append("")
+    lines.append(f"{within} of {len(ratios)} layers within +-10 % of the simulator; lowest "
+                 f"{ratios[0][0]:.2f} ({ratios[0][1]}), highest {ratios[-1][0]:.2f} ({ratios[-1][1]})")
     return "\n".join(lines)
 
 
@@ -64,6 +69,7 @@ def main(argv=None) -> int:
     p.add_argument("--input-size", default=None)
     p.add_argument("--out", default="out/bench_hls")
     p.add_argument("--table", default=None, help="also write the cycles table to this markdown file")
+    p.add_argument("--count", default=None, help="the precision to run the counting build at (default: the first)")
     args = p.parse_args(argv)
     sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))   # fixture_models:* as models
     from codesign.frontend import extract
@@ -89,7 +95,7 @@ def main(argv=None) -> int:
         ok &= exact
         print(f"{precision}: emit {t1 - t0:.1f} s, g++ -O2 {t2 - t1:.1f} s, C-simulation of {len(tb.cases)} layers "
               f"{t3 - t2:.1f} s; every layer and the {logits.size} logits bit-exact: {exact}")
-        if i == 0:
+        if precision == (args.count or args.precision.split(",")[0]):
             t4 = time.perf_counter()
             counting = run(out, build(out, counting=True))
             print(f"{precision}: counting build and run {time.perf_counter() - t4:.1f} s")

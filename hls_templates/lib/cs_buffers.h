@@ -56,6 +56,12 @@ void load_conv_strip(const LayerDesc &d, int b, int m0, int tm, int k0, int tk, 
         const int oy_hi = img == m_last / ohw ? (m_last % ohw) / d.out_w : d.out_h - 1;
         const int ih_lo = oy_lo * d.stride_h - d.pad_h + ky_lo, ih_hi = oy_hi * d.stride_h - d.pad_h + ky_hi;
         STRIP_ROWS: for (int ih = ih_lo < 0 ? 0 : ih_lo; ih <= ih_hi && ih < d.in_h; ++ih) {
+            bool used = false;                      // a strided conv's tile may skip rows of the strip
+            ROW_USED: for (int ky = ky_lo; ky <= ky_hi; ++ky) {
+                const int ty = ih + d.pad_h - ky;
+                used |= ty >= 0 && ty % d.stride_h == 0 && ty / d.stride_h >= oy_lo && ty / d.stride_h <= oy_hi;
+            }
+            if (!used) continue;
             STRIP_ROW: for (int e = 0; e < d.in_w * cin_g; ++e) {
 #pragma HLS LOOP_TRIPCOUNT min=1 max=CS_MAX_ROW
 #pragma HLS PIPELINE II=1

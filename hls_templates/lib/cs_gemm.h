@@ -89,20 +89,31 @@ void gemm_store(const LayerDesc d, int t, const acc_t bias[CS_MAX_TILE_N],
 }
 
 #ifdef CS_COUNT_CYCLES_BUILD
-// The counting build's model of the tile pipeline, the simulator's (accel_sim/cost_model.py): with
-// ping-pong A and B buffers the loads of tile t + 1 run beside the compute of tile t and the
-// write-back of tile t - 1 (the output tile is double-buffered when the ofmap buffer is), the loads
-// and the write-back sharing the DRAM: L_0 + sum_t max(C_t, L_t+1 | W_t) + W_last. With a single
-// buffer everything runs in series.
+// The counting build's model of the tile pipeline. With ping-pong A and B buffers the loads of tile
+// t + 1 run beside the compute of tile t (a slot takes the longer of the two); the output tile is
+// double-buffered too, so an output tile's write-back drains beside the slots of the next one,
+// sharing the DRAM with their loads. A group of slots between two write-backs takes the longer of
+// its slots and its DRAM traffic (loads plus the write-back in flight); the first load and the last
+// compute and write-back are exposed. The simulator's model (accel_sim/cost_model.py) is the same
+// with per-step averages. With single buffers everything runs in series.
 struct TilePipeline {
-    bool overlap;
-    long long sum;
-    Tally pending_store;
-    long long pending_compute;
-    bool started;
-    explicit TilePipeline(bool o) : overlap(o), sum(0), pending_compute(0), started(false) {
-        for (int p = 0; p < DRAM_PORTS; ++p) pending_store.beats[p] = 0;
-        pending_store.cycles = 0;
+    bool overlap, started;
+    long long sum, slots, pending_compute;
+    Tally loads, in_flight;
+    static Tally none() {
+        Tally z;
+        z.cycles = 0;
+        for (int p = 0; p < DRAM_PORTS; ++p) z.beats[p] = 0;
+        return z;
+    }
+    explicit TilePipeline(bool o)
+        : overlap(o), started(false), sum(0), slots(0), pending_compute(0), loads(none()), in_flight(none()) {}
+    void close_group() {
+        const long long io = stage_cycles(concurrent(loads, in_flight));
+        sum += io > slots ? io : slots;
+        slots = 0;
+        loads = none();
+        in_flight = none();
     }
     void step(const Tally &load, long long compute, const Tally &store) {
         if (!overlap) {
@@ -111,15 +122,25 @@ struct TilePipeline {
         }
         if (!started) {
             sum += stage_cycles(load);
+            started = true;
         } else {
-            const long long io = stage_cycles(concurrent(load, pending_store));
-            sum += io > pending_compute ? io : pending_compute;
+            const long long l = stage_cycles(load);
+            slots += l > pending_compute ? l : pending_compute;
+            loads = concurrent(loads, load);
         }
         pending_compute = compute;
-        pending_store = store;
-        started = true;
+        if (stage_cycles(store) > 0) {      // a write-back: it drains beside the next group of slots
+            close_group();
+            in_flight = store;
+        }
     }
-    long long total() const { return overlap ? sum + pending_compute + stage_cycles(pending_store) : sum; }
+    long long total() {
+        if (!overlap) return sum;
+        const Tally last = in_flight;
+        in_flight = none();
+        close_group();
+        return sum + pending_compute + stage_cycles(last);
+    }
 };
 #endif
 

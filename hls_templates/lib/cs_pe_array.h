@@ -144,8 +144,10 @@ void pe_array_is(int tm, int tn, int tk, bool first, const ifmap_word_t a_tile[C
 // Output stationary: rows hold m, columns hold n, the tile's k streams through (L k a cycle): row
 // r of A enters at cycle g + r for k group g and moves right, column c of B enters at g + c and
 // moves down, so PE (r, c) meets group g at cycle g + r + c: ceil(tk / L) + R + C - 2 cycles. The
-// sums of the R x C block stay in the PEs; between k tiles they are loaded from and drained to the
-// ofmap buffer a row (C sums) a cycle.
+// sums of the R x C block stay in the PEs; a block's starting sums (after the first k tile) come in,
+// and its finished sums go out to the ofmap buffer, a row (C sums) a cycle through a second
+// (shadow) register set, beside the previous or next fold's stream (R <= its R + C - 2 cycles of
+// skew), as SCALE-Sim's OS model assumes: only the streams are counted.
 template <class P>
 void pe_array_os(int tm, int tn, int tk, bool first, const ifmap_word_t a_tile[CS_IFMAP_FILL_WORDS],
                  const weight_word_t b_tile[CS_WEIGHT_FILL_WORDS], ofmap_word_t o_tile[CS_OFMAP_FILL_WORDS]) {
@@ -176,7 +178,6 @@ void pe_array_os(int tm, int tn, int tk, bool first, const ifmap_word_t a_tile[C
                                      : acc_t(0);
                 }
             }
-            if (!first) CS_COUNT_CYCLES(R);
             PASSES: for (int pass = 0; pass < P::PASSES; ++pass) {
                 acc_t part[R][C];
 #pragma HLS ARRAY_PARTITION variable=part type=complete dim=0
@@ -240,7 +241,6 @@ void pe_array_os(int tm, int tn, int tk, bool first, const ifmap_word_t a_tile[C
                                                                ap_uint<CS_ACCUM_BITS>(acc[r][c]));
                 }
             }
-            CS_COUNT_CYCLES(R);
         }
     }
 }
