@@ -80,7 +80,7 @@ def main(argv=None) -> int:
     graph = extract(args.model, input_size=args.input_size)
     print(f"{args.model}: {len(graph.ops)} ops, extracted in {time.perf_counter() - start:.1f} s")
     ok = True
-    for i, precision in enumerate(args.precision.split(",")):
+    for precision in args.precision.split(","):
         out = os.path.join(args.out, precision)
         t0 = time.perf_counter()
         result = emit_hls(graph, accel=args.accel, device=args.device, precision=precision, out_dir=out,
