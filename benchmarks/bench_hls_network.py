@@ -7,7 +7,7 @@ integer reference) and the counting build's cycles per layer against the simulat
 
 Prints the times of each step, the bit-exactness verdict, for a model with trained weights (ref_vit_mnist,
 ref_resnet_mnist) the C++ top-1 on N test images beside the torch fake-quantised model's, and (for the
-first precision, unless --no-cycles) a markdown table of counted and simulated cycles per layer of the
+first precision or --count, unless --no-cycles) a markdown table of counted and simulated cycles per layer of the
 first block plus the network totals.
 """
 from __future__ import annotations
@@ -54,6 +54,11 @@ def cycles_table(result, cycles) -> str:
     counted = sum(c.counted for c in cycles)
     simulated = sum(c.simulated for c in cycles)
     lines.append(f"| **network** | **{counted:,}** | **{simulated:,}** | **{_ratio(counted, simulated)}** |")
+    ratios = sorted((c.counted / c.simulated, entries[c.layer].op.name) for c in cycles if c.simulated > 0)
+    within = sum(1 for r, _ in ratios if abs(r - 1.0) <= 0.10)
+    lines.append("")
+    lines.append(f"{within} of {len(ratios)} layers within +-10 % of the simulator; lowest "
+                 f"{ratios[0][0]:.2f} ({ratios[0][1]}), highest {ratios[-1][0]:.2f} ({ratios[-1][1]})")
     return "\n".join(lines)
 
 
@@ -67,6 +72,7 @@ def main(argv=None) -> int:
     p.add_argument("--input-size", default=None)
     p.add_argument("--out", default="out/bench_hls")
     p.add_argument("--table", default=None, help="also write the cycles table to this markdown file")
+    p.add_argument("--count", default=None, help="the precision to run the counting build at (default: the first)")
     p.add_argument("--images", type=int, default=None, help="test images of a model with trained weights (default 8)")
     p.add_argument("--no-cycles", action="store_true", help="skip the counting build")
     args = p.parse_args(argv)
@@ -80,7 +86,7 @@ def main(argv=None) -> int:
     graph = extract(args.model, input_size=args.input_size)
     print(f"{args.model}: {len(graph.ops)} ops, extracted in {time.perf_counter() - start:.1f} s")
     ok = True
-    for i, precision in enumerate(args.precision.split(",")):
+    for precision in args.precision.split(","):
         out = os.path.join(args.out, precision)
         t0 = time.perf_counter()
         result = emit_hls(graph, accel=args.accel, device=args.device, precision=precision, out_dir=out,
@@ -104,7 +110,7 @@ def main(argv=None) -> int:
                   f"logit error max {top1['logit_max_abs_error']:.3f} (mean {top1['logit_mean_abs_error']:.3f}, "
                   f"at most {100 * top1['logit_max_error_over_range']:.1f} % of an image's torch logit range), "
                   f"one logit code = {top1['logit_scale']:.4f}")
-        if i == 0 and not args.no_cycles:
+        if precision == (args.count or args.precision.split(",")[0]) and not args.no_cycles:
             t4 = time.perf_counter()
             counting = run(out, build(out, counting=True))
             print(f"{precision}: counting build and run {time.perf_counter() - t4:.1f} s")

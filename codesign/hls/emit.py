@@ -24,7 +24,7 @@ from codesign.hls.writer import ProjectWriter
 from codesign.ir import Graph
 from codesign.transforms import PrunePlan
 
-LIB_FILES = ("cs_base.h", "cs_pack.h", "cs_binary.h", "cs_pe_array.h", "cs_buffers.h", "cs_gemm.h",
+LIB_FILES = ("cs_base.h", "cs_pack.h", "cs_dram.h", "cs_pe_array.h", "cs_buffers.h", "cs_gemm.h",
              "cs_vector_unit.h")
 
 
