@@ -398,6 +398,7 @@ def build_table(graph: Graph, accel: Accelerator, device: Device, sim: SimResult
                       for e in pe], default=1),
         "stream": max([max(e.values["tile_m"], e.values["tile_n"], e.values["tile_k"]) for e in pe], default=1)
         + max(hw.pe_rows + hw.pe_cols, hw.lut_rows + hw.lut_cols),
+        "uses": max([e.values["kh"] * e.values["kw"] for e in pe], default=1),
         "row": max([max(v["row_len"], v["in_c"]) for v in vec], default=1), "rows": max([v["rows"] for v in vec], default=1),
         "elems": max([v["elems"] for v in vec], default=1),
     }

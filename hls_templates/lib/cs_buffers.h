@@ -67,8 +67,8 @@ void load_conv_strip(const LayerDesc &d, int b, int m0, int tm, int k0, int tk, 
 #pragma HLS PIPELINE II=1
 #pragma HLS UNROLL factor=PER
                 const int iw = e / cin_g, ci = e % cin_g;
-                const ap_uint<P::A_BITS> raw = dram_get<P::A_BITS>(
-                    PORT_ACT_IN, ST_A, src, d.a_base + ((img * d.in_h + ih) * d.in_w + iw) * d.in_c + b * cin_g + ci);
+                int uses[CS_MAX_USES];              // the A positions this element fills
+                int n_uses = 0;
                 USES_Y: for (int ky = ky_lo; ky <= ky_hi; ++ky) {
                     const int ty = ih + d.pad_h - ky;
                     if (ty < 0 || ty % d.stride_h != 0 || ty / d.stride_h >= d.out_h) continue;
@@ -78,10 +78,14 @@ void load_conv_strip(const LayerDesc &d, int b, int m0, int tm, int k0, int tk, 
                         const int m = (img * d.out_h + ty / d.stride_h) * d.out_w + tx / d.stride_w;
                         const int kg = (ky * d.kw + kx) * cin_g + ci;
                         if (m < m0 || m > m_last || kg < k0 || kg >= k0 + tk) continue;
-                        put_raw<P::A_BITS, CS_IFMAP_WORD_BITS>(a_tile, (m - m0) * tk + kg - k0, raw);
-                        writes += 1;
+                        uses[n_uses++] = (m - m0) * tk + kg - k0;
                     }
                 }
+                if (n_uses == 0) continue;          // a word no position needs is not fetched
+                const ap_uint<P::A_BITS> raw = dram_get<P::A_BITS>(
+                    PORT_ACT_IN, ST_A, src, d.a_base + ((img * d.in_h + ih) * d.in_w + iw) * d.in_c + b * cin_g + ci);
+                SCATTER: for (int u = 0; u < n_uses; ++u) put_raw<P::A_BITS, CS_IFMAP_WORD_BITS>(a_tile, uses[u], raw);
+                writes += n_uses;
             }
         }
     }
