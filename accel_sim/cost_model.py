@@ -131,10 +131,11 @@ def _stream_sum(extent, tile, floor):
 
 
 @njit
-def _last_idle(extent, tile, floor):
-    """The last fold has no next fold to preload: it takes its stream, not max(stream, floor)."""
+def _last_idle(extent, tile, floor, granule=1):
+    """The last fold has no next fold to preload: it takes its stream (ceil(last tile / granule)
+    cycles), not max(stream, floor)."""
     last = extent - (_ceil_div(extent, tile) - 1) * tile
-    return max(0, floor - last)
+    return max(0, floor - _ceil_div(last, granule))
 
 
 @njit
@@ -184,11 +185,12 @@ def _conv_a_pass(layer, tm):
 
 
 @njit
-def _k_on_rows(r, c, pipe, k, tk, across, t_across, stream, t_stream):
-    """WS and IS (k on the R rows, `across` on the C columns, `stream` through time): fold work,
-    reads of the streamed operand (once per column fold), of the pinned one (once per stream tile)
-    and partial-sum writes (once per k fold)."""
-    folds = fold_sum(k, tk, r) * fold_sum(across, t_across, c)
+def _k_on_rows(r, depth, c, pipe, k, tk, across, t_across, stream, t_stream):
+    """WS and IS (k on the R rows, `depth` = R x packed lanes of k a fold, `across` on the C columns,
+    `stream` through time): fold work, reads of the streamed operand (once per column fold), of the
+    pinned one (once per stream tile) and partial-sum writes (once per k fold)."""
+    k_folds = fold_sum(k, tk, depth)
+    folds = k_folds * fold_sum(across, t_across, c)
     tiles = _ceil_div(stream, t_stream)
     if pipe:
         work = folds * _stream_sum(stream, t_stream, r) - _last_idle(stream, t_stream, r) + 2 * r + c - 2
@@ -196,34 +198,38 @@ def _k_on_rows(r, c, pipe, k, tk, across, t_across, stream, t_stream):
         work = folds * (tiles * (2 * r + c - 2) + stream)
     streamed = fold_sum(across, t_across, c) * float(stream * k)
     pinned = float(tiles * k * across)
-    return float(work), streamed, pinned, fold_sum(k, tk, r) * float(stream * across)
+    return float(work), streamed, pinned, k_folds * float(stream * across)
 
 
 @njit
 def _compute(layer, hw, tm, tn, tk, kt_spill):
-    """Fold work (before packing) and buffer<->array elements (a, b, o write, o read)."""
-    r, c = layer.rows, layer.cols
+    """Fold work in cycles and buffer<->array elements (a, b, o write, o read). A PE packing
+    `lanes` MACs a cycle (DSP packing) takes that many consecutive k: a WS or IS fold is R x lanes
+    deep, an OS fold streams k `lanes` at a time; a fold that k does not fill leaves lanes idle.
+    Digit-serial `passes` repeat the whole fold (applied by the caller)."""
+    r, c, lanes = layer.rows, layer.cols, layer.lanes
     m, n, k = layer.m, layer.n, layer.k
     pipe = hw.pipelined_folds
     if layer.df == DF_WS:          # rows <- k, cols <- n, time <- m: A streams, B is pinned
-        work, a_reads, b_reads, o_writes = _k_on_rows(r, c, pipe, k, tk, n, tn, m, tm)
+        work, a_reads, b_reads, o_writes = _k_on_rows(r, r * lanes, c, pipe, k, tk, n, tn, m, tm)
         return work, a_reads, b_reads, o_writes, o_writes - float(m * n)
     if layer.df == DF_IS:          # rows <- k, cols <- m, time <- n: B streams, A is pinned
-        work, b_reads, a_reads, o_writes = _k_on_rows(r, c, pipe, k, tk, m, tm, n, tn)
+        work, b_reads, a_reads, o_writes = _k_on_rows(r, r * lanes, c, pipe, k, tk, m, tm, n, tn)
         return work, a_reads, b_reads, o_writes, o_writes - float(m * n)
     if layer.df == DF_OS:          # rows <- m, cols <- n, time <- k
         folds = fold_sum(m, tm, r) * fold_sum(n, tn, c)
         chunks = kt_spill          # the array drains its accumulators once per k chunk (tile)
+        chunk = tk if chunks > 1 else k
         if pipe:
-            chunk = tk if chunks > 1 else k
-            work = folds * _stream_sum(k, chunk, r) - _last_idle(k, chunk, r) + r + c - 2
+            work = folds * _per_tile(k, chunk, lanes, r) - _last_idle(k, chunk, r, lanes) + r + c - 2
         else:
-            work = folds * (k + chunks * (r + c - 2))
+            work = folds * (fold_sum(k, chunk, lanes) + chunks * (r + c - 2))
         a_reads = fold_sum(n, tn, c) * float(m * k)
         b_reads = fold_sum(m, tm, r) * float(k * n)
         o_writes = float(chunks * m * n)
         return float(work), a_reads, b_reads, o_writes, o_writes - float(m * n)
-    return layer.rs_compute, layer.rs_a_reads, layer.rs_b_reads, layer.rs_o_writes, layer.rs_o_reads
+    return (layer.rs_compute / lanes, layer.rs_a_reads, layer.rs_b_reads, layer.rs_o_writes,
+            layer.rs_o_reads)
 
 
 @njit
@@ -329,7 +335,7 @@ def layer_traffic(layer, hw, tiling, out):
     work, a_reads, b_reads, o_writes, o_reads = _compute(layer, hw, tm, tn, tk, chunks)
     if layer.depthwise:            # every column streams its own channel's inputs
         a_reads = float(m * k * n)
-    compute = np.ceil(work * layer.passes / layer.lanes - 1e-9)
+    compute = np.ceil(work * layer.passes - 1e-9)
     arr_a = a_reads * layer.a_bits / 8.0
     arr_b = b_reads * layer.b_bits / 8.0
     a_pass = (_conv_a_pass(layer, tm) if layer.conv else float(m * k)) * layer.a_bits / 8.0

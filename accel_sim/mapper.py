@@ -18,7 +18,8 @@ search, BatchNorm folding, vector-op fusion and on-chip residency decided for th
 #   bytes, no fusion, no residency, folds back to back with full fill and drain. Its compute cycles
 #   equal SCALE-Sim's.
 # - "hls": the tiles the HLS templates (hls_templates/lib/cs_gemm.h) implement: one array edge of
-#   each spatial dimension, the temporal tile and the reduction tile searched (partial sums
+#   each spatial dimension, the temporal tile and the reduction tile (in multiples of the array's
+#   k depth, rows x packed lanes) searched, largest first on a tie (partial sums
 #   accumulate across k tiles, in the output buffer or through DRAM); every op its own layer (no
 #   fusion, no residency) and folds back to back. `codesign emit-hls` emits it.
 from __future__ import annotations
@@ -343,14 +344,19 @@ def _candidates(r) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _hls_candidates(r) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Largest tiles first: a tie goes to the earlier candidate, and the emitted design moves whole
+    DRAM words, so a tile that spans whole rows of its operands is fewer, longer bursts (the cost
+    model counts bytes, not bus words, and cannot see it)."""
     df, rows, cols = int(r["df"]), int(r["rows"]), int(r["cols"])
     m, n, k = int(r["m"]), int(r["n"]), int(r["k"])
     one = lambda x: np.array([x], dtype=np.int64)   # noqa: E731
+    down = lambda extent, granule: tile_sizes(extent, granule)[::-1].copy()   # noqa: E731
+    depth = rows * int(r["lanes"])        # a packed PE takes `lanes` consecutive k (cs_pe_array.h)
     if df == cm.DF_WS:
-        return tile_sizes(m, 1), one(min(n, cols)), tile_sizes(k, rows)
+        return down(m, 1), one(min(n, cols)), down(k, depth)
     if df == cm.DF_IS:
-        return one(min(m, cols)), tile_sizes(n, 1), tile_sizes(k, rows)
-    return one(min(m, rows)), one(min(n, cols)), tile_sizes(k, 1)
+        return one(min(m, cols)), down(n, 1), down(k, depth)
+    return one(min(m, rows)), one(min(n, cols)), down(k, 1)
 
 
 def _scalesim_tiling(r) -> tuple[int, int, int]:

@@ -99,13 +99,16 @@ def simulate(model, accel="zcu102", dataflow: str | None = None, layer_dataflows
 def emit_hls(model, accel="zcu102", device=None, precision=None, prune_heads=None, prune_mlp=None,
              layers=None, tb_layers=None, out_dir: str = "out/hls", force: bool = False, dataflow: str | None = None,
              layer_dataflows: dict | None = None, input_size=None, batch: int = 1, seed: int = 0,
-             mapping: str = "hls"):
+             mapping: str = "hls", images: int | None = None, checkpoint: str | None = None,
+             dataset: str | None = None):
     """Write the Vitis HLS project of a design point into `out_dir` (see `codesign emit-hls`).
 
     `model` is a timm name, 'pkg.module:factory' or an IR Graph; `device` defaults to the
     accelerator's name when it is a board; `mapping` "hls" or "searched" names the Schedule whose
-    tiles are emitted. Returns an EmitResult (files written, the layer table, the testbench cases;
-    `to_dict()`).
+    tiles are emitted. With trained weights (a reference model's, or `checkpoint`'s, with labelled
+    images from `dataset`) the whole-network testbench runs `images` test images (default 8) and
+    the result holds the torch fake-quantised model's top-1 on them. Returns an EmitResult (files
+    written, the layer table, the testbench cases; `to_dict()`).
     """
     from accel_sim.loading import load_accelerator
     from codesign.boundary import api
@@ -127,7 +130,7 @@ def emit_hls(model, accel="zcu102", device=None, precision=None, prune_heads=Non
                          batch=api.batch_arg(batch), dataflow=dataflow,
                          layer_dataflows=tuple((layer_dataflows or {}).items()), mapping=mapping)
     return emit_design(design, graph=graph, layers=layers, tb_layers=tb_layers, out_dir=out_dir, force=force,
-                       seed=seed)
+                       seed=seed, images=images, checkpoint=checkpoint, dataset=dataset)
 
 
 def export_qonnx(model: str, out: str, precision=None, prune_heads=None, prune_mlp=None, *, input_size=None,

@@ -36,8 +36,10 @@ def _fits(r: dict, hw: dict, tm: int, tn: int, tk: int) -> tuple[bool, bool, boo
 
 
 def _fold_work(r: dict, pipe: bool, tiles_m, tiles_n, tiles_k, chunked: bool):
-    """Fold work and buffer<->array elements (a, b, o write, o read), fold by fold."""
-    rows, cols, df = r["rows"], r["cols"], r["df"]
+    """Fold work and buffer<->array elements (a, b, o write, o read), fold by fold. A PE packing
+    `lanes` MACs a cycle takes `lanes` consecutive k: WS/IS folds hold rows x lanes of k, OS streams
+    ceil(k / lanes) cycles."""
+    rows, cols, df, lanes = r["rows"], r["cols"], r["df"], r["lanes"]
     work = 0
     last = 0                            # the last fold's stream: no next fold to preload behind it
     if df == DF_OS:
@@ -45,8 +47,9 @@ def _fold_work(r: dict, pipe: bool, tiles_m, tiles_n, tiles_k, chunked: bool):
             for _ in range(math.ceil(tm / rows) * math.ceil(tn / cols)):
                 streams = [tk for _, tk in tiles_k] if chunked else [r["k"]]
                 for length in streams:
-                    work += max(length, rows) if pipe else length + rows + cols - 2
-                    last = length
+                    cycles = math.ceil(length / lanes)
+                    work += max(cycles, rows) if pipe else cycles + rows + cols - 2
+                    last = cycles
         if pipe:
             work -= max(0, rows - last)
         m, n, k = r["m"], r["n"], r["k"]
@@ -58,13 +61,13 @@ def _fold_work(r: dict, pipe: bool, tiles_m, tiles_n, tiles_k, chunked: bool):
     # WS: rows <- k, cols <- n, time <- m.  IS: rows <- k, cols <- m, time <- n.
     stream_tiles, col_tiles = (tiles_m, tiles_n) if df == DF_WS else (tiles_n, tiles_m)
     for (_, ts), (_, tc), (_, tk) in itertools.product(stream_tiles, col_tiles, tiles_k):
-        for _ in range(math.ceil(tk / rows) * math.ceil(tc / cols)):
+        for _ in range(math.ceil(tk / (rows * lanes)) * math.ceil(tc / cols)):
             work += max(ts, rows) if pipe else 2 * rows + cols - 2 + ts
             last = ts
     if pipe:
         work -= max(0, rows - last)
     m, n, k = r["m"], r["n"], r["k"]
-    k_folds = sum(math.ceil(tk / rows) for _, tk in tiles_k)
+    k_folds = sum(math.ceil(tk / (rows * lanes)) for _, tk in tiles_k)
     if df == DF_WS:
         a = sum(math.ceil(tn / cols) for _, tn in tiles_n) * m * k
         b = len(tiles_m) * k * n
@@ -126,7 +129,9 @@ def naive_cost(r: dict, hw: dict, tm: int, tn: int, tk: int, order: int) -> dict
                                   r["rs_o_reads"])
     if r["depthwise"]:
         ar = m * k * n
-    compute = math.ceil(Fraction(int(work)) * r["passes"] / r["lanes"])
+    if r["df"] not in (DF_WS, DF_IS, DF_OS):        # row stationary: its packing divides the work
+        work = Fraction(int(work)) / r["lanes"]
+    compute = math.ceil(Fraction(work) * r["passes"])
     acc_out = owr > m * n
     arr = {"a": ar * r["a_bits"] / 8, "b": br * r["b_bits"] / 8,
            "ow": owr * (r["acc_bits"] if acc_out else r["o_bits"]) / 8, "or": orr * r["acc_bits"] / 8}

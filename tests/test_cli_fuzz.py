@@ -252,6 +252,7 @@ NUMERIC_OPTIONS = [   # argv before the option, the option, its range
     (["search", "space.yaml", "--trials", "2"], "--seed", 0, 2**32 - 1),
     (["emit-hls", "fixture_models:tiny_cnn", "-o", "hls"], "--seed", 0, 2**32 - 1),
     (["emit-hls", "--from-results", "r.csv", "-o", "hls"], "--row", 0, 10**9),
+    (["emit-hls", "ref_vit_mnist", "-o", "hls"], "--images", 1, 1 << 16),
     (["sweep", "space.yaml"], "--samples", 1, 10**9),
     (["sweep", "space.yaml"], "--workers", 1, 1024),
     (["search", "space.yaml", "--trials", "2"], "--population", 2, 10**5),

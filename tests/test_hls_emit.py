@@ -67,7 +67,11 @@ def test_headers_carry_the_design_point(vit, tmp_path):
     assert c["CS_DRAM_WORD_BITS"] == 512           # 19.2 GB/s at 200 MHz = 768 bits/cycle, capped
     enums = struct_enums(out / "src" / "cs_config.h")
     assert enums["prec_w8a8o8_pe"] == {"W_BITS": "8", "A_BITS": "8", "O_BITS": "8", "ROWS": "CS_PE_ROWS",
-                                       "COLS": "CS_PE_COLS"}
+                                       "COLS": "CS_PE_COLS", "LANES": "1", "PASSES": "1", "DIGIT_BITS": "8"}
+    rate = accel.pe_array.rate(8, 8)                 # the simulator's MACs a PE a cycle at w8a8
+    assert (rate.numerator, rate.denominator) == (1, 1)
+    assert c["CS_DRAM_BYTES_PER_CYCLE"] == accel.dram_bytes_per_cycle * accel.dram.efficiency
+    assert c["CS_LAYER_OVERHEAD_CYCLES"] == round(accel.dram.latency_ns * accel.clock_mhz / 1e3) == 20
     assert enums["vec_a8"]["BITS"] == "8" and enums["vec_a8"]["FRAC"] == "4"
     tcl = (out / "run_hls.tcl").read_text()
     assert "set_part {xczu9eg-ffvb1156-2-e}" in tcl and "create_clock -period 5 " in tcl
@@ -150,7 +154,7 @@ def test_mixed_precision_gives_one_kernel_per_width(vit, tmp_path):
     # fc1 reads 4-bit activations and writes 8-bit ones for the 8-bit GELU; fc2 has binary weights
     assert {"gemm:prec_w8a8o8_pe", "gemm:prec_w4a4o8_pe", "gemm:prec_w1a8o8_pe"} <= set(variants)
     top = (out / "src" / "cs_top.cpp").read_text()
-    assert "cs::gemm_layer<prec_w1a8o8_pe>(d, act_in, wgt, act_out)" in top
+    assert "cs::gemm_layer<prec_w1a8o8_pe>(d, act_in, act_b, wgt, act_out)" in top
     assert "typedef ap_uint<1> w_t;  // binary" in (out / "src" / "cs_config.h").read_text()
     manifest = json.loads((out / "tb" / "data" / "manifest.json").read_text())
     assert manifest["dram_word_bits"] == 512 and {c["kind"] for c in manifest["cases"]} >= {"linear", "softmax"}

@@ -2,7 +2,7 @@
 import torch
 
 from codesign.fidelity.compress import _AttentionSites
-from codesign.fidelity.quantizers import ActQuant, WeightQuant, quantize_weight
+from codesign.fidelity.quantizers import ActQuant, WeightQuant, quantize_weight, weight_codes
 
 
 def calibrated(bits, data, method="mse"):
@@ -34,8 +34,8 @@ def test_straight_through_gradients():
     q(x).sum().backward()
     assert x.grad.tolist() == [0, 0, 1, 1, 1, 1, 1, 0, 0]                 # zero outside the clipped range
     w = torch.randn(8, 16, requires_grad=True)
-    out = WeightQuant(2)(w)
-    assert torch.equal(out.detach(), quantize_weight(w.detach(), 2))
+    out = WeightQuant(2)(w)                 # w + (q - w): equal to q up to one rounding of the sum
+    assert torch.allclose(out.detach(), quantize_weight(w.detach(), 2), rtol=0, atol=1e-6)
     out.sum().backward()
     assert torch.equal(w.grad, torch.ones_like(w))                        # identity for weights
 
@@ -50,3 +50,12 @@ def test_quantised_attention_at_16_bits_is_scaled_dot_product_attention():
     mask[:, 0] = True
     assert torch.allclose(sites.attention(q, k, v, attn_mask=mask),
                           torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask), atol=1e-6)
+
+
+def test_weight_codes_times_their_scales_are_quantize_weight():
+    """weight_codes x scale is quantize_weight, bit for bit (one home for the per-channel grid)."""
+    w = torch.randn(6, 3, 3, 3, generator=torch.Generator().manual_seed(0))
+    for bits in (8, 4, 2, 1):
+        codes, scale = weight_codes(w, bits)
+        assert torch.equal(codes * scale.reshape(-1, 1, 1, 1), quantize_weight(w, bits))
+        assert codes.abs().max() <= max(1, 2 ** (bits - 1) - 1) and torch.equal(codes, codes.round())

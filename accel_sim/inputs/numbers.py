@@ -63,6 +63,7 @@ _RUN = {
     "width": Range(1, 8192, "pixels"),
     "seed": Range(0, 2**32 - 1),                     # numpy and torch take 32-bit seeds
     "samples": Range(1, 1 << 16, "images"),          # fidelity images: 16 by default, ImageNet val is 50,000
+    "images": Range(1, 1 << 16, "images"),           # emit-hls test images: 8 by default, as many as `samples` at most
     # Assumptions: a million trials or a billion results rows is days of work at the measured rates
     # (benchmarks/); NSGA-II populations are 50-500 in practice; 1,024 local processes exceed any host.
     "trials": Range(1, 10**6), "population": Range(2, 10**5),

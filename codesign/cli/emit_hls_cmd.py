@@ -39,7 +39,17 @@ def add_parser(sub) -> None:
     p.add_argument("--row", type=int_option("--row"), default=None, metavar="N", help="0-based row of --from-results")
     p.add_argument("-o", "--output", required=True, metavar="DIR", help="project directory to write")
     p.add_argument("--force", action="store_true", help="write into a non-empty output directory")
-    p.add_argument("--seed", type=int_option("--seed"), default=0, help="seed of the testbench data (default 0)")
+    p.add_argument("--seed", type=int_option("--seed"), default=0,
+                   help="seed of the testbench data: the seeded weights and input, or which test images (default 0)")
+    p.add_argument("--images", type=int_option("--images"), default=None, metavar="N",
+                   help="with trained weights (a reference model's, or --checkpoint): test images the whole-network "
+                   "testbench runs one after another, top-1 compared with the torch fake-quantised model (default 8)")
+    p.add_argument("--checkpoint", default=None,
+                   help="trained weights (.pt/.pth state dict or .safetensors) for the whole-network testbench "
+                   "(reference models use their own)")
+    p.add_argument("--dataset", default=None, metavar="DIR|FILE.npz",
+                   help="labelled images for --checkpoint (class subfolders or an .npz): calibration and test "
+                   "images (without it: seeded noise, no labels)")
     p.add_argument("--json", action="store_true", help="print what was written as JSON")
     p.add_argument("--csim", action="store_true",
                    help="then compile the testbench with g++ and run it (C simulation against the golden model)")
@@ -94,12 +104,15 @@ def run(args) -> int:
     from codesign.hls import emit_design
 
     result = emit_design(_design(args), layers=args.layers, tb_layers=args.tb_layers, out_dir=args.output,
-                         force=args.force, seed=args.seed, verify_ir=args.verify_ir or None)
+                         force=args.force, seed=args.seed, verify_ir=args.verify_ir or None, images=args.images,
+                         checkpoint=args.checkpoint, dataset=args.dataset)
     csim = _csim(result.out_dir) if args.csim else None
+    trained = result.network.trained if result.network is not None else None
+    top1 = csim_top1(result.out_dir, trained) if csim is not None and trained is not None else None
     if args.json:
         data = result.to_dict()
         if csim is not None:
-            data["csim"] = {"passed": csim.passed, "cases": [vars(c) for c in csim.cases]}
+            data["csim"] = {"passed": csim.passed, "cases": [vars(c) for c in csim.cases], "top1": top1}
         print(json.dumps(data, indent=1))
         return 0 if csim is None or csim.passed else 1
     table = result.table
@@ -109,10 +122,13 @@ def run(args) -> int:
           f"precision {result.design['precision']}")
     print(f"  {hw.accel_name}: {hw.pe_rows}x{hw.pe_cols} PEs, {hw.default_dataflow}, {hw.clock_mhz:g} MHz on "
           f"{hw.device_name} ({hw.part})")
-    what = (f"the whole network ({len(table.entries)} layers) in one call" if result.network is not None
+    what = (f"the whole network ({len(table.entries)} layers) in one call per image" if result.network is not None
             else f"{len(result.cases)} layer(s)")
     print(f"  testbench: {what}; run `vitis_hls -f {result.out_dir}/run_hls.tcl`, or see "
           f"{result.out_dir}/README.md for g++")
+    if trained is not None:
+        print(f"  data: the weights of {trained.source['weights']}, {len(trained.inputs)} images "
+              f"(data set: {trained.source['dataset']})")
     if csim is None:
         return 0
     network = result.network is not None
@@ -123,11 +139,36 @@ def run(args) -> int:
               f"{case.mismatches} out of tolerance: {'pass' if case.passed else 'FAIL'}")
     if network:
         exact = sum(c.passed for c in csim.cases)
-        print(f"  csim the whole network in one call: {exact} of {len(table.entries)} layers and the "
-              f"{len(result.network.logits):,} logits equal the integer reference bit for bit" if csim.passed else
+        images = result.network.images
+        print(f"  csim the whole network in one call per image: {exact} of {len(table.entries)} layers and the "
+              f"{result.network.logits.size:,} logits of {images} image{'s' if images > 1 else ''} equal the integer "
+              f"reference bit for bit" if csim.passed else
               f"  csim the whole network in one call: {exact} of {len(table.entries)} layers bit-exact")
+    if top1 is not None:
+        print(f"  csim top-1 on {top1['images']} images: {top1['top1_agree']} agree with the torch fake-quantised "
+              f"model" + (f"; labels: C++ {top1['hls_correct']}, torch {top1['torch_correct']} correct"
+                          if "hls_correct" in top1 else "")
+              + f"; logits (code x {top1['logit_scale']:.4g}) within {top1['logit_max_abs_error']:.3g} of torch's "
+              f"({100 * top1['logit_max_error_over_range']:.1f} % of the logit range)")
+        print(f"    C++   {' '.join(map(str, top1['hls_top1']))}\n    torch {' '.join(map(str, top1['torch_top1']))}"
+              + (f"\n    label {' '.join(map(str, top1['labels']))}" if top1['labels'] is not None else ""))
     print(f"  C simulation (g++): {'passed' if csim.passed else 'FAILED'}")
     return 0 if csim.passed else 1
+
+
+def csim_top1(out_dir: str, trained) -> dict:
+    """The C++ testbench's top-1 (its logits file) against the torch fake-quantised model's and the labels."""
+    import os
+
+    import numpy as np
+
+    from codesign.hls.trained import agreement
+
+    path = os.path.join(out_dir, "build", "tb_out", "logits.out.i32")
+    logits = np.fromfile(path, dtype="<i4") if os.path.isfile(path) else np.array([], dtype="<i4")
+    if logits.size != trained.torch_logits.size:
+        raise UserError(f"the testbench wrote {logits.size} logits to {path}, expected {trained.torch_logits.size}")
+    return agreement(trained, logits)
 
 
 def _csim(out_dir: str):

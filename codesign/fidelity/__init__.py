@@ -90,44 +90,9 @@ def evaluate(model: str, precision: PrecisionPolicy | str | None = None,
     graph: the model's uncompressed IR if the caller has it already (saves an extraction).
     Cached under `cache_dir` (default $CODESIGN_CACHE_DIR/fidelity or ~/.cache/vit-codesign/fidelity).
     """
-    from codesign.fidelity.quantizers import RANGE_METHODS
-    from codesign.frontend.reference import reference_model
-
-    policy = precision if isinstance(precision, PrecisionPolicy) else (
-        parse_precision(precision) if precision is not None else PrecisionPolicy())
-    plan = pruning if isinstance(pruning, PrunePlan) else (
-        parse_prune(pruning) if pruning is not None else PrunePlan())
-    check_int(samples, "fidelity samples")
-    check_int(finetune, "--finetune")
-    if ranges not in RANGE_METHODS:
-        raise UserError(f"activation ranges {ranges!r} is not valid; give one of {', '.join(RANGE_METHODS)}")
-    ref = reference_model(model)
-    if ref is not None and checkpoint is None:
-        checkpoint = ref.weights_path
-    if checkpoint is not None and not os.path.isfile(checkpoint):
-        raise UserError(f"checkpoint {checkpoint!r} does not exist")
-    if dataset is not None and checkpoint is None:
-        raise UserError(f"--dataset needs --checkpoint: {model} with random weights has no accuracy to measure")
-    if graph is not None and (graph.model != model
-                              or (input_size and graph.input_shape[1:] != tuple(input_size))):
-        raise UserError(f"the graph given is of {graph.model} at {graph.input_shape[1:]}, not of {model}")
-    from codesign.fidelity.inputs import calibration_digest, dataset_digest, file_sha256
-
-    data_id = dataset_digest(dataset) if dataset is not None else (
-        f"bundled:{ref.dataset}" if ref is not None else None)
-    if finetune and data_id is None:
-        raise UserError(f"--finetune needs labelled data: {model} has random weights and no --dataset")
-    if data_id is not None and calibration is not None:
-        raise UserError("--calibration is for models without labelled data; with labels the ranges are "
-                        "calibrated on the data set's calibration split")
-    if plan.importance == "taylor" and data_id is None:
-        raise UserError("--prune-importance taylor needs labelled data (a reference model, or --dataset)")
-    request = _Request(model=model, input_size=tuple(input_size) if input_size else None, policy=policy,
-                       plan=plan, checkpoint=checkpoint,
-                       checkpoint_sha256=file_sha256(checkpoint) if checkpoint else None,
-                       dataset=dataset, dataset_id=data_id, calibration=calibration,
-                       calibration_id="split:calibration" if data_id else calibration_digest(calibration, samples, seed),
-                       samples=samples, seed=seed, evaluator=evaluator, finetune=finetune, ranges=ranges)
+    request = _request(model, precision, pruning, input_size=input_size, checkpoint=checkpoint, dataset=dataset,
+                       calibration=calibration, samples=samples, seed=seed, evaluator=evaluator, finetune=finetune,
+                       ranges=ranges, graph=graph)
     key, directory = cache.content_key(request.payload()), cache.cache_dir(cache_dir)
     if use_cache:
         hit = cache.load(directory, key)
@@ -168,6 +133,48 @@ class _Request:
                 "model_source": _source_digest(self.model), "versions": _library_versions()}
 
 
+def _request(model: str, precision, pruning, *, input_size, checkpoint, dataset, calibration, samples: int,
+             seed: int, evaluator, finetune: int, ranges: str, graph: Graph | None) -> _Request:
+    """The arguments of `evaluate` checked (one-line UserErrors) and resolved into a _Request."""
+    from codesign.fidelity.quantizers import RANGE_METHODS
+    from codesign.frontend.reference import reference_model
+
+    policy = precision if isinstance(precision, PrecisionPolicy) else (
+        parse_precision(precision) if precision is not None else PrecisionPolicy())
+    plan = pruning if isinstance(pruning, PrunePlan) else (
+        parse_prune(pruning) if pruning is not None else PrunePlan())
+    check_int(samples, "fidelity samples")
+    check_int(finetune, "--finetune")
+    if ranges not in RANGE_METHODS:
+        raise UserError(f"activation ranges {ranges!r} is not valid; give one of {', '.join(RANGE_METHODS)}")
+    ref = reference_model(model)
+    if ref is not None and checkpoint is None:
+        checkpoint = ref.weights_path
+    if checkpoint is not None and not os.path.isfile(checkpoint):
+        raise UserError(f"checkpoint {checkpoint!r} does not exist")
+    if dataset is not None and checkpoint is None:
+        raise UserError(f"--dataset needs --checkpoint: {model} with random weights has no accuracy to measure")
+    if graph is not None and (graph.model != model
+                              or (input_size and graph.input_shape[1:] != tuple(input_size))):
+        raise UserError(f"the graph given is of {graph.model} at {graph.input_shape[1:]}, not of {model}")
+    from codesign.fidelity.inputs import calibration_digest, dataset_digest, file_sha256
+
+    data_id = dataset_digest(dataset) if dataset is not None else (
+        f"bundled:{ref.dataset}" if ref is not None else None)
+    if finetune and data_id is None:
+        raise UserError(f"--finetune needs labelled data: {model} has random weights and no --dataset")
+    if data_id is not None and calibration is not None:
+        raise UserError("--calibration is for models without labelled data; with labels the ranges are "
+                        "calibrated on the data set's calibration split")
+    if plan.importance == "taylor" and data_id is None:
+        raise UserError("--prune-importance taylor needs labelled data (a reference model, or --dataset)")
+    return _Request(model=model, input_size=tuple(input_size) if input_size else None, policy=policy,
+                    plan=plan, checkpoint=checkpoint, checkpoint_sha256=file_sha256(checkpoint) if checkpoint else None,
+                    dataset=dataset, dataset_id=data_id, calibration=calibration,
+                    calibration_id="split:calibration" if data_id else calibration_digest(calibration, samples, seed),
+                    samples=samples, seed=seed, evaluator=evaluator, finetune=finetune, ranges=ranges)
+
+
 def _source_digest(spec: str | None) -> str | None:
     """sha256 of the file behind `pkg.module:function`, so editing an evaluator or model invalidates."""
     if not spec or ":" not in spec:
@@ -190,20 +197,28 @@ def _library_versions() -> dict:
     return out
 
 
-def _measure(req: _Request, graph: Graph | None, key: str) -> FidelityResult:
-    import torch
+@dataclass
+class Compressed:
+    """A request's models: the float one and its compressed copy (quantisers calibrated and frozen,
+    masks in place, weights still parametrised), the labelled split or the calibration batch."""
+    float_model: object
+    model: object
+    compressor: object
+    layers: dict                      # quantised layer -> (w_bits, a_bits)
+    split: object | None              # codesign.fidelity.datasets.Split, when there are labels
+    data: object | None               # the calibration batch, when there are none
+    masks: dict
+    kept_heads: dict
+    importance: str | None
 
-    from codesign.fidelity.accuracy import binomial_interval
+
+def _compress(req: _Request, graph: Graph) -> Compressed:
     from codesign.fidelity.compress import Compressor, attention_sites, quantizable_layers, vector_sites
     from codesign.fidelity.inputs import calibration_batch
-    from codesign.fidelity.measure import CHUNK, compare
-    from codesign.fidelity.train import EVAL_BATCH, deterministic_cpu, fit
-    from codesign.frontend import extract
+    from codesign.fidelity.measure import CHUNK
+    from codesign.fidelity.train import EVAL_BATCH, deterministic_cpu
 
-    start = time.perf_counter()
     deterministic_cpu()
-    score_fn = _load_evaluator(req.evaluator) if req.evaluator else None
-    graph = graph or extract(req.model, input_size=req.input_size)
     float_model = _float_model(req.model, req.seed, req.checkpoint, req.checkpoint_sha256)
     split = _split(req.model, req.dataset, graph.input_shape[1:]) if req.dataset_id else None
     compressed = copy.deepcopy(float_model)
@@ -212,12 +227,48 @@ def _measure(req: _Request, graph: Graph | None, key: str) -> FidelityResult:
     masks, kept_heads, importance = _pruning(graph, req.plan, float_model, split)
     compressor = Compressor(compressed, layers, masks, vector=vector_sites(compressed, ops),
                             attention=attention_sites(compressed, ops, attentions(graph)), method=req.ranges)
+    data = None
     if split is not None:
         compressor.calibrate(split.calibration.images.split(EVAL_BATCH))
     else:
         data = calibration_batch(req.calibration, req.samples, req.seed, graph.input_shape[1:], float_model)
         compressor.calibrate(data.split(CHUNK))
     compressor.freeze()
+    return Compressed(float_model, compressed, compressor, layers, split, data, masks, kept_heads, importance)
+
+
+def compressed_model(model: str, precision: PrecisionPolicy | str | None = None,
+                     pruning: PrunePlan | str | None = None, *, checkpoint: str | None = None,
+                     dataset: str | None = None, samples: int = 16, seed: int = 0, ranges: str = "mse",
+                     graph: Graph | None = None) -> Compressed:
+    """The torch fake-quantised model `evaluate` measures (same weights, data, calibration and
+    quantisers; no fine-tuning), its weights baked, in eval mode; for the emitted HLS's testbench."""
+    from codesign.frontend import extract
+
+    req = _request(model, precision, pruning, input_size=graph.input_shape[1:] if graph else None,
+                   checkpoint=checkpoint, dataset=dataset, calibration=None, samples=samples, seed=seed,
+                   evaluator=None, finetune=0, ranges=ranges, graph=graph)
+    out = _compress(req, graph or extract(model))
+    out.compressor.bake()
+    out.model.eval()
+    return out
+
+
+def _measure(req: _Request, graph: Graph | None, key: str) -> FidelityResult:
+    import torch
+
+    from codesign.fidelity.accuracy import binomial_interval
+    from codesign.fidelity.measure import compare
+    from codesign.fidelity.train import EVAL_BATCH, fit
+    from codesign.frontend import extract
+
+    start = time.perf_counter()
+    score_fn = _load_evaluator(req.evaluator) if req.evaluator else None
+    graph = graph or extract(req.model, input_size=req.input_size)
+    c = _compress(req, graph)
+    float_model, compressed, compressor, layers, split, data = c.float_model, c.model, c.compressor, c.layers, \
+        c.split, c.data
+    masks, kept_heads, importance = c.masks, c.kept_heads, c.importance
     finetune = req.finetune if (masks or compressor.compresses) else 0   # nothing to recover from
     if finetune:
         fit(compressed, split.train, epochs=finetune, seed=req.seed, label="fine-tuning", **FINETUNE)
@@ -324,4 +375,4 @@ def _load_evaluator(spec: str):
     return function
 
 
-__all__ = ["FidelityResult", "evaluate"]
+__all__ = ["Compressed", "FidelityResult", "compressed_model", "evaluate"]

@@ -94,19 +94,24 @@ class Compressor:
         self.model, self.bits = model, bits
         modules = dict(model.named_modules())
         self.quants: list[ActQuant] = []
+        # where each quantiser sits: ("input", layer), ("output", module), or ("q" | "k" | "p" | "p_av" | "v",
+        # attention module); the emitted HLS takes its activation ranges from here (codesign/hls/trained.py)
+        self.sites: dict[tuple[str, str], ActQuant] = {}
 
-        def quant(bits_: int) -> ActQuant:
+        def quant(bits_: int, site: tuple[str, str]) -> ActQuant:
             self.quants.append(ActQuant(bits_, method, seed=len(self.quants)))
+            self.sites[site] = self.quants[-1]
             return self.quants[-1]
 
         for name in sorted(set(bits) | set(masks)):
             modules[name].register_forward_pre_hook(
-                _InputHook(masks.get(name), quant(bits[name][1]) if name in bits else None))
+                _InputHook(masks.get(name), quant(bits[name][1], ("input", name)) if name in bits else None))
         for name, a_bits in (vector or {}).items():
-            out = quant(a_bits)
+            out = quant(a_bits, ("output", name))
             modules[name].register_forward_hook(lambda _m, _a, y, out=out: out(y))
         for name, (qk_bits, sm_bits, av_bits) in (attention or {}).items():
-            sites = _AttentionSites(quant(qk_bits), quant(qk_bits), quant(sm_bits), quant(av_bits), quant(av_bits))
+            sites = _AttentionSites(*(quant(b, (role, name)) for b, role in (
+                (qk_bits, "q"), (qk_bits, "k"), (sm_bits, "p"), (av_bits, "p_av"), (av_bits, "v"))))
             modules[name].register_forward_pre_hook(_enter_mode(sites))
             modules[name].register_forward_hook(_exit_mode)
         for name, (w_bits, _) in bits.items():

@@ -21,12 +21,20 @@ def quantize_weight(weight: torch.Tensor, bits: int, scale: torch.Tensor | None 
     error: at 2 bits plain max scaling would round most weights to zero. `scale` (channels x 1)
     fixes the steps instead (a pruned layer keeps the steps its full rows chose).
     """
+    codes, step = weight_codes(weight, bits, scale)
+    return (codes * step.reshape(-1, *([1] * (weight.dim() - 1)))).to(weight.dtype)
+
+
+def weight_codes(weight: torch.Tensor, bits: int,
+                 scale: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The integer codes of `quantize_weight` (same shape as `weight`, +-1 at 1 bit) and the step
+    of each output channel (shape (channels,)): quantize_weight(w) = codes x step."""
     flat = weight.reshape(weight.shape[0], -1)
-    scale = weight_scale(weight, bits) if scale is None else scale
+    step = (weight_scale(weight, bits) if scale is None else scale).reshape(-1, 1)
     if bits == 1:
-        return (torch.where(flat >= 0, 1.0, -1.0) * scale).reshape(weight.shape)
+        return torch.where(flat >= 0, 1.0, -1.0).reshape(weight.shape), step.reshape(-1)
     qmax = 2 ** (bits - 1) - 1
-    return ((flat / scale).round().clamp(-qmax, qmax) * scale).reshape(weight.shape)
+    return (flat / step).round().clamp(-qmax, qmax).reshape(weight.shape), step.reshape(-1)
 
 
 def weight_scale(weight: torch.Tensor, bits: int) -> torch.Tensor:

@@ -69,6 +69,8 @@ class HardwarePlan:
     dram_word_bits: int
     buffers: dict
     vec_lanes: int
+    dram_bytes_per_cycle: float = 0.0   # sustained: peak x efficiency (the simulator's hw_record)
+    layer_overhead_cycles: int = 0      # DRAM latency before a layer's first beat, plus its launch
 
     @property
     def period_ns(self) -> float:
@@ -85,7 +87,9 @@ class HardwarePlan:
         return cls(accel.name, device.name, device.part, float(accel.clock_mhz), accel.pe_array.rows,
                    accel.pe_array.cols, lut.rows if lut else 0, lut.cols if lut else 0,
                    accel.pe_array.accum_bits, accel.pe_array.dataflow.value,
-                   dram_word_bits(accel.dram_bytes_per_cycle), buffers, accel.vector_unit.lanes)
+                   dram_word_bits(accel.dram_bytes_per_cycle), buffers, accel.vector_unit.lanes,
+                   accel.dram_bytes_per_cycle * accel.dram.efficiency,
+                   round(accel.dram.latency_ns * accel.clock_mhz / 1e3 + accel.layer_launch_cycles))
 
 
 def dram_word_bits(bytes_per_cycle: float) -> int:
@@ -125,7 +129,7 @@ class Variant:
     @property
     def call(self) -> str:
         name = self.prec.struct_name
-        return {"gemm": f"cs::gemm_layer<{name}>(d, act_in, wgt, act_out)",
+        return {"gemm": f"cs::gemm_layer<{name}>(d, act_in, act_b, wgt, act_out)",
                 "softmax": f"cs::softmax_layer<{name}>(d, act_in, act_out)",
                 "layer_norm": f"cs::layernorm_layer<{name}>(d, act_in, wgt, act_out)",
                 "gelu": f"cs::gelu_layer<{name}>(d, act_in, act_out)",
@@ -240,7 +244,8 @@ class _Builder:
         o_bits = _output_bits(op, self.graph)
         if op.on_pe_array:
             w_bits = op.a_bits if op.b_is_activation else op.w_bits
-            prec = PrecisionClass("gemm", w_bits, op.a_bits, o_bits, "lut" if array == "lut" else "pe")
+            lanes, passes = self._rate(w_bits, op.a_bits, array == "lut")
+            prec = PrecisionClass("gemm", w_bits, op.a_bits, o_bits, "lut" if array == "lut" else "pe", lanes, passes)
             values, regions, sources, views, where = self._gemm(op, prec, dataflow, array)
             row_folds, col_folds = self.folds
             values.update(sim_row_folds=int(row_folds[si]), sim_col_folds=int(col_folds[si]),
@@ -263,6 +268,14 @@ class _Builder:
         return LayerEntry(index, op, ident, family, dataflow, array, prec,
                           {f: int(values.get(f, 0)) for f in FIELDS}, regions, sources, sim, views, where,
                           self.links)
+
+    def _rate(self, w_bits: int, a_bits: int, on_lut: bool) -> tuple[int, int]:
+        """(lanes, passes) of the array for these widths: the simulator's rate (accel_sim/mapper.py)."""
+        if on_lut:
+            lut = self.accel.lut_array
+            return lut.macs_per_pe_per_cycle, -(-a_bits // lut.a_bits)
+        rate = self.accel.pe_array.rate(w_bits, a_bits)
+        return rate.numerator, rate.denominator
 
     def _gemm(self, op: Op, prec: PrecisionClass, dataflow: str, array: str):
         v = _gemm_values(op)
@@ -383,7 +396,10 @@ def build_table(graph: Graph, accel: Accelerator, device: Device, sim: SimResult
         "n_folds": fold_max("tile_n", lambda e: hw.lut_cols if e.array == "lut" else hw.pe_cols),
         "tiles": max([e.values["batch"] * e.values["m_tiles"] * e.values["n_tiles"] * e.values["k_tiles"]
                       for e in pe], default=1),
-        "row": max([v["row_len"] for v in vec], default=1), "rows": max([v["rows"] for v in vec], default=1),
+        "stream": max([max(e.values["tile_m"], e.values["tile_n"], e.values["tile_k"]) for e in pe], default=1)
+        + max(hw.pe_rows + hw.pe_cols, hw.lut_rows + hw.lut_cols),
+        "uses": max([e.values["kh"] * e.values["kw"] for e in pe], default=1),
+        "row": max([max(v["row_len"], v["in_c"]) for v in vec], default=1), "rows": max([v["rows"] for v in vec], default=1),
         "elems": max([v["elems"] for v in vec], default=1),
     }
     maxima = {key: max(1, value) for key, value in maxima.items()}

@@ -24,7 +24,7 @@ from codesign.hls.writer import ProjectWriter
 from codesign.ir import Graph
 from codesign.transforms import PrunePlan
 
-LIB_FILES = ("cs_base.h", "cs_pack.h", "cs_binary.h", "cs_pe_array.h", "cs_buffers.h", "cs_gemm.h",
+LIB_FILES = ("cs_base.h", "cs_pack.h", "cs_dram.h", "cs_pe_array.h", "cs_buffers.h", "cs_gemm.h",
              "cs_vector_unit.h")
 
 
@@ -84,6 +84,30 @@ def _tb_entries(table: LayerTable, tb_layers) -> list:
     return out
 
 
+def _trained_weights(design: DesignPoint, globs: list, images, checkpoint, dataset) -> int | None:
+    """How many test images the whole-network testbench runs with trained weights (a reference
+    model's, or `checkpoint`'s), or None: seeded weights on one seeded input."""
+    from accel_sim.inputs import check_int
+    from codesign.frontend.reference import reference_model
+    from codesign.hls.trained import DEFAULT_IMAGES
+
+    has_weights = checkpoint is not None or reference_model(design.model) is not None
+    if images is not None:
+        check_int(images, "--images")
+        if not has_weights:
+            raise UserError(f"--images needs trained weights: {design.model} has none (give a reference model, "
+                            f"e.g. ref_vit_mnist, or --checkpoint)")
+    if dataset is not None and checkpoint is None:
+        raise UserError("--dataset needs --checkpoint: the test images are for trained weights")
+    if globs:
+        if images is not None or checkpoint is not None:
+            raise UserError("--images and --checkpoint are for the whole-network testbench; drop --layers")
+        return None
+    if not has_weights:
+        return None
+    return DEFAULT_IMAGES if images is None else images
+
+
 def _luts(table: LayerTable) -> dict:
     bits = sorted({p.a_bits for p in table.precisions if p.is_vector})
     return {b: {"frac": golden.exp_tables(b).frac, "exp": golden.exp_tables(b), "phi": golden.phi_table(b)}
@@ -108,6 +132,8 @@ def _render(table: LayerTable, cases: list[TbCase], design: dict, project_name: 
                "luts": _luts(table), "act_luts": _act_luts(table), "project_name": project_name,
                "network": network is not None,
                "init": network.init if network is not None else [],
+               "images": network.images if network is not None else 0,
+               "trained": network is not None and network.trained is not None,
                "consts": {"mult_bits": golden.MULT_BITS, "ln_z_frac": golden.LN_Z_FRAC,
                           "ln_gamma_frac": golden.LN_GAMMA_FRAC}}
     targets = {"cs_config.h.j2": "src/cs_config.h", "cs_luts.h.j2": "src/cs_luts.h",
@@ -120,14 +146,17 @@ def _render(table: LayerTable, cases: list[TbCase], design: dict, project_name: 
 
 def emit_design(design: DesignPoint, *, graph: Graph | None = None, layers=None, tb_layers=None,
                 out_dir: str = "out/hls", force: bool = False, seed: int = 0,
-                verify_ir: bool | None = None) -> EmitResult:
+                verify_ir: bool | None = None, images: int | None = None, checkpoint: str | None = None,
+                dataset: str | None = None) -> EmitResult:
     """Write the Vitis HLS project of `design` into `out_dir` (see `codesign emit-hls`).
 
     `graph` is the design's model already extracted (uncompressed), if the caller has it. `layers`
     and `tb_layers` are comma-separated globs over op names (`tb_layers="all"` runs every emitted
     layer). Without `layers` the whole network is emitted and its testbench runs every layer in one
-    call of the top function on a seeded input, against the integer reference network
-    (codesign/hls/network.py). The tiles (m, n and k, loop order) are those of the Schedule of
+    call of the top function per image, against the integer reference network
+    (codesign/hls/network.py): with trained weights (a reference model's, or `checkpoint`'s; see
+    codesign/hls/trained.py) on `images` test images (of the model's data set or `dataset`; default
+    8), else on one seeded input with seeded weights. The tiles (m, n and k, loop order) are those of the Schedule of
     `design.mapping`: "hls" (the simulator's mapping of these templates: no fusion, no residency)
     or "searched" (what a sweep or search evaluated).
     """
@@ -143,9 +172,11 @@ def emit_design(design: DesignPoint, *, graph: Graph | None = None, layers=None,
     board = get_device(design.device)
     globs = split_globs(layers)
     writer = ProjectWriter(out_dir, force)
+    weights = _trained_weights(design, globs, images, checkpoint, dataset)
     if graph is None:
         from codesign.frontend import extract
         graph = extract(design.model, input_size=design.input_size, batch=design.batch)
+    source_graph = graph
     graph = design.compression.apply(graph, verify_ir)
     spec = design.compression.precision_spec or "as extracted (16-bit)"
     prune = (design.compression.pruning or PrunePlan()).to_dict()
@@ -162,7 +193,13 @@ def emit_design(design: DesignPoint, *, graph: Graph | None = None, layers=None,
     rng = np.random.default_rng(seed)
     cases, blobs, network = [], {}, None
     if whole:
-        network = reference(table, rng)
+        trained = None
+        if weights is not None:
+            from codesign.hls.trained import prepare
+            trained = prepare(design.model, source_graph, table, folded, design.compression.precision,
+                              design.compression.pruning, images=weights, seed=seed, checkpoint=checkpoint,
+                              dataset=dataset)
+        network = reference(table, rng, trained)
         blobs = network.blobs()
     for entry in [] if whole else _tb_entries(table, tb_layers):
         case, data = make_case(table, entry, rng)
@@ -175,7 +212,16 @@ def emit_design(design: DesignPoint, *, graph: Graph | None = None, layers=None,
               "batchnorm_folded_into": folded,
               "tile_m_cut_to_fit": {name: {"schedule": a, "emitted": b} for name, (a, b) in table.cut.items()},
               "simulated_cycles": int(sum(c for n, c in zip(sim.names, sim.columns["cycles"]) if n in selected_names)),
-              "clock_mhz": accelerator.clock_mhz, "part": board.part}
+              "clock_mhz": accelerator.clock_mhz, "part": board.part,
+              "testbench_data": "none (per-layer cases)" if not whole else "seeded" if network.trained is None
+              else "trained"}
+    if whole and network.trained is not None:
+        from codesign.hls.trained import agreement
+        design["trained"] = {**network.trained.source,
+                             "reference_vs_torch": agreement(network.trained, network.logits),
+                             "note": "reference_vs_torch: the integer reference's top-1 (the C++ testbench must "
+                                     "equal its logits bit for bit) next to the torch fake-quantised model's "
+                                     "(codesign.fidelity, same precision) and the labels"}
     project_name = "cs_" + "".join(ch if ch.isalnum() else "_" for ch in graph.model.split(":")[-1])[:40]
     files: dict = dict(_render(table, cases, design, project_name, network))
     lib = resources.files("hls_templates") / "lib"
@@ -187,11 +233,14 @@ def emit_design(design: DesignPoint, *, graph: Graph | None = None, layers=None,
                                 "out_word_off": e.regions["o"].word_off, "out_elems": e.regions["o"].elems,
                                 "out_bits": e.regions["o"].bits, "simulated_cycles": e.sim["cycles"]}
                                for e in table.entries],
-                    "init": [{"word_off": off, "words": words, "file": name} for off, words, name, _ in network.init],
+                    "images": network.images,
+                    "init": [{"word_off": off, "words": words, "file": name, "per_image": bool(per_image)}
+                             for off, words, name, _, per_image in network.init],
                     "note": "wgt.bin is the whole weight arena, input_*/tokens_* the activation regions the host "
-                            "writes first, expected_act.bin the activation arena after the last layer as the "
-                            "integer reference computes it (packed DRAM words, little-endian); "
-                            "logits.expected.i32 the final layer's output"}
+                            "writes first (input_*: each image's words in turn), expected_act.bin the activation "
+                            "arena after the last layer of each image in turn as the integer reference computes "
+                            "it (packed DRAM words, little-endian); logits.expected.i32 the final layer's output "
+                            "of each image in turn"}
     else:
         manifest = {"dram_word_bits": table.hw.dram_word_bits, "mode": "layers", "cases": [c.to_dict() for c in cases],
                     "note": "inputs are packed DRAM words (little-endian); *.expected.i32 is the golden model "

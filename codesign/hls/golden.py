@@ -61,7 +61,8 @@ def _popcount(words: np.ndarray) -> np.ndarray:
 
 def xnor_popcount_gemm(a: np.ndarray, a_bits: int, b: np.ndarray) -> np.ndarray:
     """(batch, m, k) @ (batch, k, n) with binary b (+-1), by XNOR-popcount on packed bits, the
-    activations taken bit-serially: 2 x = sum_j coef_j s_j - 1 with s_j = 2 p_j - 1 (see cs_binary.h)."""
+    activations taken bit-serially: 2 x = sum_j coef_j s_j - 1 with s_j = 2 p_j - 1. An arithmetic
+    path of its own: the PE array's sign-select PEs (cs_pe_array.h) must agree with it bit for bit."""
     k = a.shape[-1]
     w_words = _pack_bits(np.swapaxes(b > 0, -1, -2))             # (batch, n, words)
     raw = a.astype(np.int64) & ((1 << a_bits) - 1) if a_bits > 1 else (a > 0).astype(np.int64)

@@ -75,12 +75,20 @@ class PrecisionClass:
     family: "gemm" (GEMM and convolution on the PE or LUT array) or a vector-unit family.
     w_bits: B operand (weights, or the second activation of QK^T / A.V); a_bits: A operand or
     vector input; o_bits: output; array: "pe" or "lut" (binary-weight layers on a LUT array).
+    lanes / passes: the array's rate for these widths (`Accelerator` macs_per_cycle, `LutArray.rate`).
     """
+
+    @property
+    def digit_bits(self) -> int:
+        """Activation bits one digit-serial pass takes."""
+        return -(-self.a_bits // self.passes)
     family: str
     w_bits: int
     a_bits: int
     o_bits: int
     array: str = "pe"
+    lanes: int = 1              # MACs a PE completes per cycle, on consecutive k (the simulator's rate)
+    passes: int = 1             # digit-serial passes over the activations (rate below one MAC a cycle)
 
     @property
     def struct_name(self) -> str:

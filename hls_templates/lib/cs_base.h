@@ -14,9 +14,10 @@
 #define CS_CSIM_STATIC
 #endif
 
-// The counting build of the testbench (g++ -DCS_COUNT_CYCLES_BUILD, no Vitis): every pipelined
-// loop adds its trip count times the II its pragma requests (all II=1) to the running count, which
-// the tile pipeline of cs_gemm.h and the testbench read per stage and per layer.
+// The counting build of the testbench (g++ -DCS_COUNT_CYCLES_BUILD, no Vitis). Compute loops add
+// their trip count times the II their pragmas request (all II=1) to cycle_count(); DRAM accesses are
+// tallied in words per AXI port (cs_dram.h), one beat per word a loop touches; a stage takes the
+// larger of its loop cycles, each port's beats and its bytes at the DRAM's sustained rate.
 #ifdef CS_COUNT_CYCLES_BUILD
 #define CS_COUNT_CYCLES(n) (cs::cycle_count() += (long long)(n))
 #else

@@ -5,6 +5,7 @@
 
 #include "cs_buffers.h"
 #include "cs_config.h"
+#include "cs_dram.h"
 #include "cs_pe_array.h"
 
 namespace cs {
@@ -44,14 +45,21 @@ inline TileCoord tile_coord(const LayerDesc &d, int t) {
 // Loads of one tile: the A tile (tm x tk), the B panel (tn x tk), the requantisation parameters and,
 // when partial sums spill, the output tile's partial sums so far.
 template <class P>
-void gemm_load(const LayerDesc d, int t, const dram_word_t *act_in, const dram_word_t *wgt,
+void gemm_load(const LayerDesc d, int t, const dram_word_t *act_in, const dram_word_t *act_b, const dram_word_t *wgt,
                ifmap_word_t a_tile[CS_IFMAP_FILL_WORDS], weight_word_t b_tile[CS_WEIGHT_FILL_WORDS],
                acc_t bias[CS_MAX_TILE_N], ap_uint<CS_MULT_BITS> mult[CS_MAX_TILE_N], int shift[1],
                ofmap_word_t o_tile[CS_OFMAP_FILL_WORDS]) {
     const TileCoord c = tile_coord(d, t);
-    load_a_tile<P>(d, c.b, c.m0, c.tm, c.k0, c.tk, act_in, a_tile);
-    load_b_panel<P>(d, c.b, c.n0, c.tn, c.k0, c.tk, act_in, wgt, b_tile);
-    load_params<P>(d, c.b, c.n0, c.tn, wgt, bias, mult, shift);
+    const TileCoord p = tile_coord(d, t > 0 ? t - 1 : 0);
+    // an operand tile the previous tile already brought is held, not fetched again (the cost model's
+    // rule for a tile that fits its buffer's fill half)
+    const bool same_a = t > 0 && p.b == c.b && p.m0 == c.m0 && p.k0 == c.k0;
+    const bool same_b = t > 0 && p.b == c.b && p.n0 == c.n0 && p.k0 == c.k0;
+    if (!same_a) load_a_tile<P>(d, c.b, c.m0, c.tm, c.k0, c.tk, act_in, a_tile);
+    if (!same_b) {
+        load_b_panel<P>(d, c.b, c.n0, c.tn, c.k0, c.tk, act_b, wgt, b_tile);
+        load_params<P>(d, c.b, c.n0, c.tn, wgt, bias, mult, shift);
+    }
     if (d.spill && !c.first) load_psums(d, c.b, c.m0, c.tm, c.n0, c.tn, act_in, o_tile);
 }
 
@@ -81,24 +89,58 @@ void gemm_store(const LayerDesc d, int t, const acc_t bias[CS_MAX_TILE_N],
 }
 
 #ifdef CS_COUNT_CYCLES_BUILD
-// The counting build's model of the tile pipeline: with ping-pong A and B buffers the loads of tile
-// t + 1 run beside the compute and store of tile t (which share the output tile), so the layer takes
-// load_0 + sum_t max(load_{t+1}, work_t); with a single buffer everything runs in series.
+// The counting build's model of the tile pipeline. With ping-pong A and B buffers the loads of tile
+// t + 1 run beside the compute of tile t (a slot takes the longer of the two); the output tile is
+// double-buffered too, so an output tile's write-back drains beside the slots of the next one,
+// sharing the DRAM with their loads. A group of slots between two write-backs takes the longer of
+// its slots and its DRAM traffic (loads plus the write-back in flight); the first load and the last
+// compute and write-back are exposed. The simulator's model (accel_sim/cost_model.py) is the same
+// with per-step averages. With single buffers everything runs in series.
 struct TilePipeline {
-    bool overlap;
-    long long sum, pending_work;
-    bool started;
-    explicit TilePipeline(bool o) : overlap(o), sum(0), pending_work(0), started(false) {}
-    void step(long long load, long long work) {
+    bool overlap, started;
+    long long sum, slots, pending_compute;
+    Tally loads, in_flight;
+    static Tally none() {
+        Tally z;
+        z.cycles = 0;
+        for (int p = 0; p < DRAM_PORTS; ++p) z.beats[p] = 0;
+        return z;
+    }
+    explicit TilePipeline(bool o)
+        : overlap(o), started(false), sum(0), slots(0), pending_compute(0), loads(none()), in_flight(none()) {}
+    void close_group() {
+        const long long io = stage_cycles(concurrent(loads, in_flight));
+        sum += io > slots ? io : slots;
+        slots = 0;
+        loads = none();
+        in_flight = none();
+    }
+    void step(const Tally &load, long long compute, const Tally &store) {
         if (!overlap) {
-            sum += load + work;
+            sum += stage_cycles(load) + compute + stage_cycles(store);
             return;
         }
-        sum += started ? (load > pending_work ? load : pending_work) : load;
-        pending_work = work;
-        started = true;
+        if (!started) {
+            sum += stage_cycles(load);
+            started = true;
+        } else {
+            const long long l = stage_cycles(load);
+            slots += l > pending_compute ? l : pending_compute;
+            loads = concurrent(loads, load);
+        }
+        pending_compute = compute;
+        if (stage_cycles(store) > 0) {      // a write-back: it drains beside the next group of slots
+            close_group();
+            in_flight = store;
+        }
     }
-    long long total() const { return sum + (overlap ? pending_work : 0); }
+    long long total() {
+        if (!overlap) return sum;
+        const Tally last = in_flight;
+        in_flight = none();
+        close_group();
+        return sum + pending_compute + stage_cycles(last);
+    }
 };
 #endif
 
@@ -107,13 +149,13 @@ struct TilePipeline {
 // them, and one shared buffer (no overlap) when it does not (CS_*_CHANNEL in cs_config.h). The
 // output tile accumulates over the k tiles of one output tile, so it is shared by the load (spilled
 // partial sums), the compute and the store, which writes it back after the last k tile. Each AXI
-// port is used by one process: act_in and wgt by the load, act_out by the store.
+// port is used by one process: act_in, act_b and wgt by the load, act_out by the store.
 template <class P>
-void gemm_tiles(const LayerDesc d, int n_tiles, const dram_word_t *act_in, const dram_word_t *wgt,
+void gemm_tiles(const LayerDesc d, int n_tiles, const dram_word_t *act_in, const dram_word_t *act_b, const dram_word_t *wgt,
                 dram_word_t *act_out) {
     CS_CSIM_STATIC ofmap_word_t o_tile[CS_OFMAP_FILL_WORDS];    // lives across the k tiles
 #ifdef CS_COUNT_CYCLES_BUILD
-    TilePipeline pipeline(CS_IFMAP_DOUBLE_BUFFERED && CS_WEIGHT_DOUBLE_BUFFERED);
+    TilePipeline pipeline(CS_IFMAP_DOUBLE_BUFFERED && CS_WEIGHT_DOUBLE_BUFFERED && CS_OFMAP_DOUBLE_BUFFERED);
 #endif
 #pragma HLS ARRAY_PARTITION variable=o_tile type=cyclic factor=CS_OFMAP_BANKS
     TILES: for (int t = 0; t < n_tiles; t++) {
@@ -130,19 +172,21 @@ CS_WEIGHT_CHANNEL(b_tile)
 #pragma HLS ARRAY_PARTITION variable=a_tile type=cyclic factor=CS_IFMAP_BANKS
 #pragma HLS ARRAY_PARTITION variable=b_tile type=cyclic factor=CS_WEIGHT_BANKS
 #ifdef CS_COUNT_CYCLES_BUILD
-        const long long before = cycle_count();
-        gemm_load<P>(d, t, act_in, wgt, a_tile, b_tile, bias, mult, shift, o_tile);
-        const long long loaded = cycle_count();
+        const Tally before = tally_now();
+        gemm_load<P>(d, t, act_in, act_b, wgt, a_tile, b_tile, bias, mult, shift, o_tile);
+        const Tally loaded = tally_now();
         gemm_compute<P>(d, t, a_tile, b_tile, o_tile);
-        const long long computed = cycle_count();
+        const Tally computed = tally_now();
         gemm_store<P>(d, t, bias, mult, shift, o_tile, act_out);
-        stage_counts()[0] += loaded - before;
-        stage_counts()[1] += computed - loaded;
-        stage_counts()[2] += cycle_count() - computed;
-        pipeline.step(loaded - before, cycle_count() - loaded);
-        cycle_count() = before;
+        const Tally load = tally_between(before, loaded), store = tally_between(computed, tally_now());
+        const long long compute = computed.cycles - loaded.cycles;
+        stage_counts()[0] += stage_cycles(load);
+        stage_counts()[1] += compute;
+        stage_counts()[2] += stage_cycles(store);
+        pipeline.step(load, compute, store);
+        cycle_count() = before.cycles;
 #else
-        gemm_load<P>(d, t, act_in, wgt, a_tile, b_tile, bias, mult, shift, o_tile);
+        gemm_load<P>(d, t, act_in, act_b, wgt, a_tile, b_tile, bias, mult, shift, o_tile);
         gemm_compute<P>(d, t, a_tile, b_tile, o_tile);
         gemm_store<P>(d, t, bias, mult, shift, o_tile, act_out);
 #endif
@@ -151,8 +195,9 @@ CS_WEIGHT_CHANNEL(b_tile)
 }
 
 template <class P>
-void gemm_layer(const LayerDesc &d, const dram_word_t *act_in, const dram_word_t *wgt, dram_word_t *act_out) {
-    gemm_tiles<P>(d, d.batch * d.m_tiles * d.n_tiles * d.k_tiles, act_in, wgt, act_out);
+void gemm_layer(const LayerDesc &d, const dram_word_t *act_in, const dram_word_t *act_b, const dram_word_t *wgt,
+                dram_word_t *act_out) {
+    gemm_tiles<P>(d, d.batch * d.m_tiles * d.n_tiles * d.k_tiles, act_in, act_b, wgt, act_out);
 }
 
 }  // namespace cs

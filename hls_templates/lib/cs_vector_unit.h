@@ -5,6 +5,7 @@
 #define CS_VECTOR_UNIT_H
 
 #include "cs_config.h"
+#include "cs_dram.h"
 #include "cs_pack.h"
 
 namespace cs {
@@ -22,11 +23,12 @@ ap_uint<O_BITS> requantize(acc_t acc, acc_t bias, ap_uint<CS_MULT_BITS> mult, in
     return encode<O_BITS>(saturate<(O_BITS < 2 ? 2 : O_BITS)>(prod));
 }
 
-// floor(sqrt(v)), two result bits per step (fixed 32 steps for a 64-bit operand).
+// floor(sqrt(v)), two result bits per step (fixed 32 steps for a 64-bit operand), unrolled: one
+// pipelined unit that takes a row's variance per cycle, its latency hidden behind the next row's passes.
 inline ap_uint<32> isqrt64(ap_uint<64> v) {
     ap_uint<64> rem = v, root = 0;
     ISQRT: for (int i = 31; i >= 0; --i) {
-#pragma HLS PIPELINE II=1
+#pragma HLS UNROLL
         const ap_uint<64> trial = root + (ap_uint<64>(1) << (2 * i));
         if (rem >= trial) {
             rem -= trial;
@@ -35,7 +37,6 @@ inline ap_uint<32> isqrt64(ap_uint<64> v) {
             root >>= 1;
         }
     }
-    CS_COUNT_CYCLES(32);
     return ap_uint<32>(root);
 }
 
@@ -52,6 +53,7 @@ inline int bit_length(ap_uint<32> v) {
 // the distance, Q1.15 each), a row sum, one normalised reciprocal per row, a multiply per element.
 template <class V>
 void softmax_layer(const LayerDesc &d, const dram_word_t *act_in, dram_word_t *act_out) {
+    CS_STREAM_COUNT;
     ap_int<V::BITS> x[CS_MAX_ROW];
     ap_uint<16> e[CS_MAX_ROW];
 #pragma HLS ARRAY_PARTITION variable=x type=cyclic factor=CS_VEC_LANES
@@ -59,11 +61,12 @@ void softmax_layer(const LayerDesc &d, const dram_word_t *act_in, dram_word_t *a
     const int lo_mask = (1 << V::EXP_SPLIT) - 1;
     SOFTMAX_ROWS: for (int row = 0; row < d.rows; ++row) {
 #pragma HLS LOOP_TRIPCOUNT min=1 max=CS_MAX_ROWS
-        ap_int<V::BITS> mx = ap_int<V::BITS>(get_raw<V::BITS, CS_DRAM_WORD_BITS>(act_in + d.a_off, row * d.row_len));
+        ap_int<V::BITS> mx = -(ap_int<V::BITS + 1>(1) << (V::BITS - 1));
         LOAD: for (int i = 0; i < d.row_len; ++i) {
 #pragma HLS LOOP_TRIPCOUNT min=1 max=CS_MAX_ROW
 #pragma HLS PIPELINE II=1
-            x[i] = ap_int<V::BITS>(get_raw<V::BITS, CS_DRAM_WORD_BITS>(act_in + d.a_off, row * d.row_len + i));
+#pragma HLS UNROLL factor=CS_VEC_LANES
+            x[i] = ap_int<V::BITS>(dram_get<V::BITS>(PORT_ACT_IN, ST_A, act_in + d.a_off, row * d.row_len + i));
             if (x[i] > mx) mx = x[i];
         }
         ap_uint<32> sum = 0;
@@ -80,7 +83,8 @@ void softmax_layer(const LayerDesc &d, const dram_word_t *act_in, dram_word_t *a
             e[i] = ex;
             sum += ex;
         }
-        // one normalised reciprocal per row: 2^p / sum in [2^16, 2^17) (sum >= 2^15: the max's own term)
+        // one normalised reciprocal per row (a pipelined divider, one row a cycle): 2^p / sum in
+        // [2^16, 2^17) (sum >= 2^15: the max's own term)
         const int p = bit_length(sum) + 16;
         const ap_uint<64> recip = (ap_uint<64>(1) << p) / sum;
         const int out_shift = p - V::SOFTMAX_OUT_FRAC;
@@ -91,9 +95,9 @@ void softmax_layer(const LayerDesc &d, const dram_word_t *act_in, dram_word_t *a
 #pragma HLS UNROLL factor=CS_VEC_LANES
             ap_uint<64> y = (ap_uint<64>(e[i]) * recip + (ap_uint<64>(1) << (out_shift - 1))) >> out_shift;
             if (y > top) y = top;
-            put_raw<V::BITS, CS_DRAM_WORD_BITS>(act_out + d.o_off, row * d.row_len + i, ap_uint<V::BITS>(y));
+            dram_put<V::BITS>(ST_OUT, act_out + d.o_off, row * d.row_len + i, ap_uint<V::BITS>(y));
         }
-        CS_COUNT_CYCLES(d.row_len + 2 * ceil_div(d.row_len, CS_VEC_LANES));    // LOAD, EXP, NORM
+        CS_COUNT_CYCLES(3 * ceil_div(d.row_len, CS_VEC_LANES));    // LOAD, EXP, NORM
     }
 }
 
@@ -102,23 +106,38 @@ void softmax_layer(const LayerDesc &d, const dram_word_t *act_in, dram_word_t *a
 // (a normalised reciprocal, Q0.16, per row); y = z * gamma + beta, rounded and saturated.
 template <class V>
 void layernorm_layer(const LayerDesc &d, const dram_word_t *act_in, const dram_word_t *wgt, dram_word_t *act_out) {
+    CS_STREAM_COUNT;
     ap_int<V::BITS> x[CS_MAX_ROW];
+    ap_int<16> gamma[CS_MAX_ROW];
+    ap_int<32> beta[CS_MAX_ROW];
 #pragma HLS ARRAY_PARTITION variable=x type=cyclic factor=CS_VEC_LANES
+#pragma HLS ARRAY_PARTITION variable=gamma type=cyclic factor=CS_VEC_LANES
+#pragma HLS ARRAY_PARTITION variable=beta type=cyclic factor=CS_VEC_LANES
     const int D = d.row_len;
     const int y_shift = CS_LN_Z_FRAC + CS_LN_GAMMA_FRAC - V::FRAC;
+    PARAMS: for (int i = 0; i < D; ++i) {           // gamma and beta once per layer
+#pragma HLS LOOP_TRIPCOUNT min=1 max=CS_MAX_ROW
+#pragma HLS PIPELINE II=1
+#pragma HLS UNROLL factor=CS_VEC_LANES
+        gamma[i] = ap_int<16>(dram_get<16>(PORT_WGT, ST_PARAM, wgt + d.b_off, i));
+        beta[i] = ap_int<32>(dram_get<32>(PORT_WGT, ST_B, wgt + d.bias_off, i));
+    }
+    CS_COUNT_CYCLES(ceil_div(D, CS_VEC_LANES));
     LN_ROWS: for (int row = 0; row < d.rows; ++row) {
 #pragma HLS LOOP_TRIPCOUNT min=1 max=CS_MAX_ROWS
         ap_int<48> s = 0;
         LOAD: for (int i = 0; i < D; ++i) {
 #pragma HLS LOOP_TRIPCOUNT min=1 max=CS_MAX_ROW
 #pragma HLS PIPELINE II=1
-            x[i] = ap_int<V::BITS>(get_raw<V::BITS, CS_DRAM_WORD_BITS>(act_in + d.a_off, row * D + i));
+#pragma HLS UNROLL factor=CS_VEC_LANES
+            x[i] = ap_int<V::BITS>(dram_get<V::BITS>(PORT_ACT_IN, ST_A, act_in + d.a_off, row * D + i));
             s += x[i];
         }
         ap_uint<64> sq = 0;
         VARIANCE: for (int i = 0; i < D; ++i) {
 #pragma HLS LOOP_TRIPCOUNT min=1 max=CS_MAX_ROW
 #pragma HLS PIPELINE II=1
+#pragma HLS UNROLL factor=CS_VEC_LANES
             const ap_int<48> c = ap_int<48>(D) * x[i] - s;
             sq += ap_uint<64>(c * c);
         }
@@ -132,12 +151,10 @@ void layernorm_layer(const LayerDesc &d, const dram_word_t *act_in, const dram_w
 #pragma HLS UNROLL factor=CS_VEC_LANES
             const ap_int<64> c = ap_int<64>(ap_int<48>(D) * x[i] - s);
             const ap_int<64> z = (c * ap_int<64>(rec) + (ap_int<64>(1) << (z_shift - 1))) >> z_shift;
-            const ap_int<64> gamma = ap_int<16>(get_raw<16, CS_DRAM_WORD_BITS>(wgt + d.b_off, i));
-            const ap_int<64> beta = ap_int<32>(get_raw<32, CS_DRAM_WORD_BITS>(wgt + d.bias_off, i));
-            const ap_int<64> y = (z * gamma + beta + (ap_int<64>(1) << (y_shift - 1))) >> y_shift;
-            put_raw<V::BITS, CS_DRAM_WORD_BITS>(act_out + d.o_off, row * D + i, encode<V::BITS>(saturate<V::BITS>(y)));
+            const ap_int<64> y = (z * ap_int<64>(gamma[i]) + ap_int<64>(beta[i]) + (ap_int<64>(1) << (y_shift - 1))) >> y_shift;
+            dram_put<V::BITS>(ST_OUT, act_out + d.o_off, row * D + i, encode<V::BITS>(saturate<V::BITS>(y)));
         }
-        CS_COUNT_CYCLES(2 * D + ceil_div(D, CS_VEC_LANES));                        // LOAD, VARIANCE, NORMALISE
+        CS_COUNT_CYCLES(3 * ceil_div(D, CS_VEC_LANES));                // LOAD, VARIANCE, NORMALISE
     }
 }
 
@@ -145,6 +162,7 @@ void layernorm_layer(const LayerDesc &d, const dram_word_t *act_in, const dram_w
 // CS_GELU_LUT_MAX entries, else per segment, sampled at its midpoint); identity above 4, 0 below -4.
 template <class V>
 void gelu_layer(const LayerDesc &d, const dram_word_t *act_in, dram_word_t *act_out) {
+    CS_STREAM_COUNT;
     typedef ap_fixed<V::BITS, V::BITS - V::FRAC> x_t;
     typedef ap_fixed<V::BITS, V::BITS - V::FRAC, AP_RND, AP_SAT> y_t;
     typedef ap_ufixed<16, 1> phi_t;                     // Q1.15: Phi in [0, 1]
@@ -152,7 +170,7 @@ void gelu_layer(const LayerDesc &d, const dram_word_t *act_in, dram_word_t *act_
 #pragma HLS LOOP_TRIPCOUNT min=1 max=CS_MAX_ELEMS
 #pragma HLS PIPELINE II=1
 #pragma HLS UNROLL factor=CS_VEC_LANES
-        const ap_uint<V::BITS> raw = get_raw<V::BITS, CS_DRAM_WORD_BITS>(act_in + d.a_off, i);
+        const ap_uint<V::BITS> raw = dram_get<V::BITS>(PORT_ACT_IN, ST_A, act_in + d.a_off, i);
         const int xi = ap_int<V::BITS>(raw).to_int();
         ap_uint<V::BITS> out;
         if (xi >= V::GELU_HI) {
@@ -167,19 +185,20 @@ void gelu_layer(const LayerDesc &d, const dram_word_t *act_in, dram_word_t *act_
             const y_t y = xv * phi;                     // AP_RND: floor(v + 1/2); AP_SAT: clip
             out = y.range(V::BITS - 1, 0);
         }
-        put_raw<V::BITS, CS_DRAM_WORD_BITS>(act_out + d.o_off, i, out);
+        dram_put<V::BITS>(ST_OUT, act_out + d.o_off, i, out);
     }
     CS_COUNT_CYCLES(ceil_div(d.elems, CS_VEC_LANES));
 }
 
 template <class V>
 void relu_layer(const LayerDesc &d, const dram_word_t *act_in, dram_word_t *act_out) {
+    CS_STREAM_COUNT;
     RELU: for (int i = 0; i < d.elems; ++i) {
 #pragma HLS LOOP_TRIPCOUNT min=1 max=CS_MAX_ELEMS
 #pragma HLS PIPELINE II=1
 #pragma HLS UNROLL factor=CS_VEC_LANES
-        const ap_int<V::BITS> x = ap_int<V::BITS>(get_raw<V::BITS, CS_DRAM_WORD_BITS>(act_in + d.a_off, i));
-        put_raw<V::BITS, CS_DRAM_WORD_BITS>(act_out + d.o_off, i, ap_uint<V::BITS>(x > 0 ? x : ap_int<V::BITS>(0)));
+        const ap_int<V::BITS> x = ap_int<V::BITS>(dram_get<V::BITS>(PORT_ACT_IN, ST_A, act_in + d.a_off, i));
+        dram_put<V::BITS>(ST_OUT, act_out + d.o_off, i, ap_uint<V::BITS>(x > 0 ? x : ap_int<V::BITS>(0)));
     }
     CS_COUNT_CYCLES(ceil_div(d.elems, CS_VEC_LANES));
 }
@@ -188,20 +207,21 @@ void relu_layer(const LayerDesc &d, const dram_word_t *act_in, dram_word_t *act_
 // broadcast over the leading dimensions when it is smaller (index i % in2_elems).
 template <class V>
 void add_layer(const LayerDesc &d, const dram_word_t *act_in, const dram_word_t *wgt, dram_word_t *act_out) {
+    CS_STREAM_COUNT;
     ADD: for (int i = 0; i < d.elems; ++i) {
 #pragma HLS LOOP_TRIPCOUNT min=1 max=CS_MAX_ELEMS
 #pragma HLS PIPELINE II=1
 #pragma HLS UNROLL factor=CS_VEC_LANES
-        const ap_int<V::BITS + 1> x1 = ap_int<V::BITS>(get_raw<V::BITS, CS_DRAM_WORD_BITS>(act_in + d.a_off, i));
+        const ap_int<V::BITS + 1> x1 = ap_int<V::BITS>(dram_get<V::BITS>(PORT_ACT_IN, ST_A, act_in + d.a_off, i));
         ap_uint<V::BITS> raw2;
         if (d.b_src == ARENA_ACT) {
-            raw2 = get_raw<V::BITS, CS_DRAM_WORD_BITS>(act_in + d.b_off, i % d.in2_elems);
+            raw2 = dram_get<V::BITS>(PORT_ACT_IN, ST_B, act_in + d.b_off, i % d.in2_elems);
         } else {
-            raw2 = get_raw<V::BITS, CS_DRAM_WORD_BITS>(wgt + d.b_off, i % d.in2_elems);
+            raw2 = dram_get<V::BITS>(PORT_WGT, ST_B, wgt + d.b_off, i % d.in2_elems);
         }
         const ap_int<V::BITS + 1> x2 = ap_int<V::BITS>(raw2);
         const ap_int<V::BITS + 1> sum = x1 + x2;
-        put_raw<V::BITS, CS_DRAM_WORD_BITS>(act_out + d.o_off, i, encode<V::BITS>(saturate<V::BITS>(sum)));
+        dram_put<V::BITS>(ST_OUT, act_out + d.o_off, i, encode<V::BITS>(saturate<V::BITS>(sum)));
     }
     CS_COUNT_CYCLES(ceil_div(d.elems, CS_VEC_LANES));
 }
@@ -210,15 +230,16 @@ void add_layer(const LayerDesc &d, const dram_word_t *act_in, const dram_word_t 
 // fraction bits dropped with rounding half up, saturated.
 template <class V>
 void mul_layer(const LayerDesc &d, const dram_word_t *act_in, dram_word_t *act_out) {
+    CS_STREAM_COUNT;
     MUL: for (int i = 0; i < d.elems; ++i) {
 #pragma HLS LOOP_TRIPCOUNT min=1 max=CS_MAX_ELEMS
 #pragma HLS PIPELINE II=1
 #pragma HLS UNROLL factor=CS_VEC_LANES
-        const ap_int<2 * V::BITS> x1 = ap_int<V::BITS>(get_raw<V::BITS, CS_DRAM_WORD_BITS>(act_in + d.a_off, i));
-        const ap_int<2 * V::BITS> x2 = ap_int<V::BITS>(get_raw<V::BITS, CS_DRAM_WORD_BITS>(act_in + d.b_off, i % d.in2_elems));
+        const ap_int<2 * V::BITS> x1 = ap_int<V::BITS>(dram_get<V::BITS>(PORT_ACT_IN, ST_A, act_in + d.a_off, i));
+        const ap_int<2 * V::BITS> x2 = ap_int<V::BITS>(dram_get<V::BITS>(PORT_ACT_IN, ST_B, act_in + d.b_off, i % d.in2_elems));
         ap_int<2 * V::BITS + 1> prod = x1 * x2;
         if (V::FRAC > 0) prod = (prod + (ap_int<2 * V::BITS + 1>(1) << (V::FRAC - 1))) >> V::FRAC;
-        put_raw<V::BITS, CS_DRAM_WORD_BITS>(act_out + d.o_off, i, encode<V::BITS>(saturate<V::BITS>(prod)));
+        dram_put<V::BITS>(ST_OUT, act_out + d.o_off, i, encode<V::BITS>(saturate<V::BITS>(prod)));
     }
     CS_COUNT_CYCLES(ceil_div(d.elems, CS_VEC_LANES));
 }
@@ -228,47 +249,60 @@ void mul_layer(const LayerDesc &d, const dram_word_t *act_in, dram_word_t *act_o
 // count_include_pad), rounded half up: floor((2 sum + count) / (2 count)).
 template <class V>
 void pool_layer(const LayerDesc &d, const dram_word_t *act_in, dram_word_t *act_out) {
+    CS_STREAM_COUNT;
     const bool is_max = d.kind == OP_POOL_MAX;
     const int count = d.kh * d.kw;
+    ap_int<32> acc[CS_MAX_ROW];                     // one output pixel's channels, CS_VEC_LANES a cycle
+#pragma HLS ARRAY_PARTITION variable=acc type=cyclic factor=CS_VEC_LANES
     POOL_PIXELS: for (int p = 0; p < d.images * d.out_h * d.out_w; ++p) {
 #pragma HLS LOOP_TRIPCOUNT min=1 max=CS_MAX_ELEMS
         const int ox = p % d.out_w, oy = (p / d.out_w) % d.out_h, img = p / (d.out_w * d.out_h);
-        POOL_CHANNELS: for (int c = 0; c < d.in_c; ++c) {
+        WINDOW: for (int w = 0; w < count; ++w) {
+            const int ih = oy * d.stride_h - d.pad_h + w / d.kw, iw = ox * d.stride_w - d.pad_w + w % d.kw;
+            const bool inside = ih >= 0 && ih < d.in_h && iw >= 0 && iw < d.in_w;
+            POOL_CHANNELS: for (int c = 0; c < d.in_c; ++c) {
 #pragma HLS LOOP_TRIPCOUNT min=1 max=CS_MAX_ROW
-            ap_int<32> acc = is_max ? ap_int<32>(-(1 << (V::BITS - 1))) : ap_int<32>(0);
-            WINDOW: for (int w = 0; w < count; ++w) {
 #pragma HLS PIPELINE II=1
-                const int ih = oy * d.stride_h - d.pad_h + w / d.kw, iw = ox * d.stride_w - d.pad_w + w % d.kw;
-                if (ih >= 0 && ih < d.in_h && iw >= 0 && iw < d.in_w) {
-                    const ap_int<V::BITS> x = ap_int<V::BITS>(get_raw<V::BITS, CS_DRAM_WORD_BITS>(
-                        act_in + d.a_off, ((img * d.in_h + ih) * d.in_w + iw) * d.in_c + c));
+#pragma HLS UNROLL factor=CS_VEC_LANES
+                ap_int<32> a = w == 0 ? (is_max ? ap_int<32>(-(1 << (V::BITS - 1))) : ap_int<32>(0)) : acc[c];
+                if (inside) {
+                    const ap_int<V::BITS> x = ap_int<V::BITS>(dram_get<V::BITS>(
+                        PORT_ACT_IN, ST_A, act_in + d.a_off, ((img * d.in_h + ih) * d.in_w + iw) * d.in_c + c));
                     if (is_max) {
-                        if (x > acc) acc = x;
+                        if (x > a) a = x;
                     } else {
-                        acc += x;
+                        a += x;
                     }
                 }
+                acc[c] = a;
             }
-            if (!is_max) {
-                const ap_int<32> num = 2 * acc + count, den = 2 * count;
-                acc = num >= 0 ? ap_int<32>(num / den) : ap_int<32>(-((-num + den - 1) / den));
-            }
-            put_raw<V::BITS, CS_DRAM_WORD_BITS>(act_out + d.o_off, p * d.in_c + c, ap_uint<V::BITS>(ap_int<V::BITS>(acc)));
         }
+        OUT_CHANNELS: for (int c = 0; c < d.in_c; ++c) {
+#pragma HLS LOOP_TRIPCOUNT min=1 max=CS_MAX_ROW
+#pragma HLS PIPELINE II=1
+#pragma HLS UNROLL factor=CS_VEC_LANES
+            ap_int<32> a = acc[c];
+            if (!is_max) {
+                const ap_int<32> num = 2 * a + count, den = 2 * count;
+                a = num >= 0 ? ap_int<32>(num / den) : ap_int<32>(-((-num + den - 1) / den));
+            }
+            dram_put<V::BITS>(ST_OUT, act_out + d.o_off, p * d.in_c + c, ap_uint<V::BITS>(ap_int<V::BITS>(a)));
+        }
+        CS_COUNT_CYCLES((count + 1) * ceil_div(d.in_c, CS_VEC_LANES));
     }
-    CS_COUNT_CYCLES((long long)d.images * d.out_h * d.out_w * count * ceil_div(d.in_c, CS_VEC_LANES));
 }
 
 // An activation taken from a table indexed by the input code (F::at: one output code per input
 // code, the function rounded: codesign/hls/golden.py act_lut): sigmoid, SiLU, hardswish.
 template <class V, class F>
 void lut_layer(const LayerDesc &d, const dram_word_t *act_in, dram_word_t *act_out) {
+    CS_STREAM_COUNT;
     LUT: for (int i = 0; i < d.elems; ++i) {
 #pragma HLS LOOP_TRIPCOUNT min=1 max=CS_MAX_ELEMS
 #pragma HLS PIPELINE II=1
 #pragma HLS UNROLL factor=CS_VEC_LANES
-        const ap_uint<V::BITS> raw = get_raw<V::BITS, CS_DRAM_WORD_BITS>(act_in + d.a_off, i);
-        put_raw<V::BITS, CS_DRAM_WORD_BITS>(act_out + d.o_off, i, F::at(raw.to_int()));
+        const ap_uint<V::BITS> raw = dram_get<V::BITS>(PORT_ACT_IN, ST_A, act_in + d.a_off, i);
+        dram_put<V::BITS>(ST_OUT, act_out + d.o_off, i, F::at(raw.to_int()));
     }
     CS_COUNT_CYCLES(ceil_div(d.elems, CS_VEC_LANES));
 }
