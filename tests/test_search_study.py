@@ -62,7 +62,7 @@ def search(env, graph, name, trials=30, seed=0, **kw):
 
 def test_brute_force_grid(brute):
     result, rows = brute
-    assert result.points == len(rows) == 48 and result.feasible == 36 and len(result.front) == 8
+    assert result.points == len(rows) == 48 and result.feasible == 38 and len(result.front) == 10
     fidelity = {(r["precision.default"], r["heads.keep_ratio"]): r["fidelity"] for r in rows}
     assert len(set(fidelity.values())) == 4          # measured once per compression choice, 4 choices
     assert fidelity[("w8a8", 1.0)] > 0.99 > fidelity[("w8a8", 0.67)] > 0.9 > fidelity[("w4a4", 1.0)] > 0.5
@@ -125,7 +125,7 @@ def test_target_fps_out_of_reach_says_how_close(env, brute):
     assert r.returncode == 1, r.stderr
     best = max(row["fps"] for row in brute[1] if row["fits"])
     assert "target 1000 fps on ZCU102: no point of the space reaches it (all 48 checked)" in r.stdout
-    assert f"the fastest that fits reaches {best:.1f} fps (73% of the target)" in r.stdout
+    assert f"the fastest that fits reaches {best:.1f} fps ({best / 10:.0f}% of the target)" in r.stdout
     assert "0 finished trials" in r.stdout        # told by the hardware scan: no search, no fidelity
 
 
